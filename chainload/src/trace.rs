@@ -1,0 +1,50 @@
+//! `ISOKIT_TRACE`: one line per step on stderr, so a chain can be watched.
+//!
+//! `ISOKIT_TRACE=1` prints what each tool did; `ISOKIT_TRACE=time` prefixes
+//! each line with CLOCK_MONOTONIC in microseconds, which is how
+//! `scripts/bench` attributes launch time to steps.
+
+use std::fmt;
+
+use nix::time::{clock_gettime, ClockId};
+
+use crate::Tool;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trace {
+    Off,
+    On,
+    Timed,
+}
+
+impl Trace {
+    pub(crate) fn from_env() -> Trace {
+        match std::env::var_os("ISOKIT_TRACE") {
+            None => Trace::Off,
+            Some(v) if v.is_empty() || v == "0" => Trace::Off,
+            Some(v) if v == "time" => Trace::Timed,
+            Some(_) => Trace::On,
+        }
+    }
+}
+
+impl Tool {
+    /// Whether `ISOKIT_TRACE` asks for step lines.
+    pub fn tracing(&self) -> bool {
+        self.trace != Trace::Off
+    }
+
+    /// Print one step line: `tool: what it did`.
+    pub fn trace(&self, what: fmt::Arguments<'_>) {
+        match self.trace {
+            Trace::Off => {}
+            Trace::On => eprintln!("{}: {what}", self.name),
+            Trace::Timed => {
+                let micros = clock_gettime(ClockId::CLOCK_MONOTONIC)
+                    .map(|t| t.tv_sec() as i128 * 1_000_000 + t.tv_nsec() as i128 / 1_000)
+                    .unwrap_or(0);
+                eprintln!("[{micros}] {}: {what}", self.name);
+            }
+        }
+    }
+}

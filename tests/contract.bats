@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# The chain-loading contract (DESIGN.md) that every tool follows: exit
+# codes 125/126/127, the tail passed through untouched, --help, tracing,
+# and no fd leaking into the next program.
+#
+# Each tool is exercised through the shortest invocation that reaches its
+# final exec. A tool is listed here when it lands.
+
+load helpers
+
+# TOOL -> the words that make it do its step and exec what follows.
+declare -A CHAIN=(
+    [unshare-lite]="unshare-lite --mount --uts"
+)
+
+tools() {
+    printf '%s\n' "${!CHAIN[@]}" | sort
+}
+
+each_tool() {
+    local tool
+    for tool in $(tools); do
+        "$@" "$tool" || return 1
+    done
+}
+
+exits_125_on_unknown_option() {
+    run --separate-stderr "$1" --no-such-option true
+    assert_status 125
+    assert_equal "${stderr_lines[0]}" "$1: unrecognized argument: --no-such-option"
+    assert_equal "${stderr_lines[1]}" "Try '$1 --help' for more information."
+}
+
+@test "125 on an unknown option, with the usage hint" {
+    each_tool exits_125_on_unknown_option
+}
+
+exits_125_on_missing_command() {
+    run --separate-stderr sandboxed ${CHAIN[$1]}
+    assert_status 125
+    [[ $stderr == *"missing command"* ]] || fail "$1: $stderr"
+}
+
+@test "125 when no command is given" {
+    each_tool exits_125_on_missing_command
+}
+
+exits_127_on_missing_program() {
+    run --separate-stderr sandboxed ${CHAIN[$1]} /no/such/program
+    assert_status 127
+    assert_equal "$stderr" "$1: cannot run '/no/such/program': No such file or directory"
+}
+
+@test "127 when the command does not exist" {
+    each_tool exits_127_on_missing_program
+}
+
+exits_126_on_non_executable() {
+    local file="$BATS_TEST_TMPDIR/not-executable"
+    printf '#!/bin/sh\n' >"$file"
+    chmod 0644 "$file"
+    run --separate-stderr sandboxed ${CHAIN[$1]} "$file"
+    assert_status 126
+    assert_equal "$stderr" "$1: cannot run '$file': Permission denied"
+}
+
+@test "126 when the command is not executable" {
+    each_tool exits_126_on_non_executable
+}
+
+passes_status_through() {
+    run sandboxed ${CHAIN[$1]} sh -c 'exit 7'
+    assert_status 7
+}
+
+@test "the command's own exit status is passed through" {
+    each_tool passes_status_through
+}
+
+passes_tail_untouched() {
+    # Options of the tool placed after the command belong to the command.
+    run --separate-stderr sandboxed ${CHAIN[$1]} -- sh -c 'for a in "$@"; do printf "[%s]" "$a"; done' x --help -- y '' "two words"
+    assert_status 0
+    assert_equal "$output" "[--help][--][y][][two words]"
+}
+
+@test "the tail is passed through untouched, options and -- included" {
+    each_tool passes_tail_untouched
+}
+
+passes_non_utf8_through() {
+    local bytes
+    bytes=$(sandboxed ${CHAIN[$1]} sh -c 'printf %s "$1" | od -An -tx1' x $'\xff\xfeok' | tr -d ' \n')
+    assert_equal "$bytes" "fffe6f6b"
+}
+
+@test "a non-UTF-8 argument reaches the command byte for byte" {
+    each_tool passes_non_utf8_through
+}
+
+rejects_non_utf8_option() {
+    run --separate-stderr "$1" --hostname $'\xff' true
+    assert_status 125
+}
+
+@test "a non-UTF-8 option value is refused" {
+    # Only tools with a string option take part; --hostname is unshare-lite's.
+    rejects_non_utf8_option unshare-lite
+}
+
+help_exits_0() {
+    run --separate-stderr "$1" --help
+    assert_status 0
+    [[ ${lines[0]} == "Usage: $1 "* ]] || fail "$1 --help: ${lines[0]}"
+    [[ $output == *Examples:* ]] || fail "$1 --help has no examples"
+    [[ $output == *125* ]] || fail "$1 --help does not list exit codes"
+    run "$1" --version
+    assert_status 0
+    [[ $output == "$1 (isokit) "* ]] || fail "$1 --version: $output"
+}
+
+@test "--help and --version print to stdout and exit 0" {
+    each_tool help_exits_0
+}
+
+help_word_is_a_program() {
+    local dir="$BATS_TEST_TMPDIR/path"
+    mkdir -p "$dir"
+    printf '#!/bin/sh\necho ran-help\n' >"$dir/help"
+    chmod +x "$dir/help"
+    run sandboxed env PATH="$dir:$PATH" ${CHAIN[$1]} help
+    assert_status 0
+    assert_equal "$output" "ran-help"
+}
+
+@test "the bare word help is a program name, not a help request" {
+    each_tool help_word_is_a_program
+}
+
+traces_one_line() {
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 ${CHAIN[$1]} true
+    assert_status 0
+    [[ ${stderr_lines[0]} == "$1: "* ]] || fail "$1 trace: $stderr"
+    run --separate-stderr sandboxed ${CHAIN[$1]} true
+    assert_equal "$stderr" ""
+}
+
+@test "ISOKIT_TRACE=1 prints a line starting with the tool's name, and only then" {
+    each_tool traces_one_line
+}
+
+# The fds the final program holds, as the kernel lists them.
+open_fds='cd /proc/self/fd && for f in *; do printf "%s " "$f"; done'
+
+sees_only_inherited_fds() {
+    # sh's glob reads the directory and closes it again before printing,
+    # so the list is exactly what the shell inherited from the tool.
+    run sandboxed ${CHAIN[$1]} sh -c "$open_fds"
+    assert_status 0
+    assert_equal "$output" "0 1 2 "
+    run sandboxed ${CHAIN[$1]} sh -c "$open_fds" 5</dev/null
+    assert_status 0
+    assert_equal "$output" "0 1 2 5 "
+}
+
+@test "the final program sees only the fds the tool inherited" {
+    each_tool sees_only_inherited_fds
+}

@@ -1,0 +1,279 @@
+#!/usr/bin/env bats
+# unshare-lite: namespaces really new, the PID-1 init, signals, exit
+# statuses, the pidfile, rootless use. Every run is inside `sandboxed`
+# (throwaway mount/UTS/IPC/net namespaces), so the host is never touched.
+
+load helpers
+
+@test "each namespace asked for is new, the others are shared" {
+    local ns
+    for ns in mnt uts ipc net cgroup; do
+        outside=$(sandboxed sh -c "readlink /proc/self/ns/$ns")
+        inside=$(sandboxed sh -c "readlink /proc/self/ns/$ns; unshare-lite --all -- readlink /proc/self/ns/$ns" | sort -u | wc -l)
+        assert_equal "$inside" 2
+    done
+    # Without options nothing changes.
+    run sandboxed sh -c 'for n in mnt uts ipc net pid cgroup user time; do
+        [ "$(readlink /proc/self/ns/$n)" = "$(unshare-lite -- readlink /proc/self/ns/$n)" ] || echo "$n differs"; done'
+    assert_equal "$output" ""
+}
+
+@test "--pid puts the command in a new PID namespace, --user and --time too" {
+    run sandboxed sh -c 'for n in pid user time; do
+        a=$(readlink /proc/self/ns/$n)
+        b=$(unshare-lite --pid --user --map-root --time -- readlink /proc/self/ns/$n)
+        [ "$a" != "$b" ] && [ -n "$b" ] && echo "$n new"; done'
+    assert_status 0
+    assert_equal "$output" $'pid new\nuser new\ntime new'
+}
+
+@test "the default init runs the command as PID 2; --as-pid1 makes it PID 1" {
+    run sandboxed unshare-lite --pid -- sh -c 'echo $$'
+    assert_equal "$output" 2
+    run sandboxed unshare-lite --pid --as-pid1 -- sh -c 'echo $$'
+    assert_equal "$output" 1
+}
+
+@test "--all --hostname box: the hostname changes inside and not outside" {
+    run sandboxed sh -c 'before=$(hostname)
+        unshare-lite --all --hostname box -- sh -c "hostname; echo \$\$"
+        [ "$(hostname)" = "$before" ] && echo outside-unchanged'
+    assert_status 0
+    assert_equal "$output" $'box\n2\noutside-unchanged'
+}
+
+@test "--hostname without --uts is refused with 125 and renames nothing" {
+    run --separate-stderr sandboxed sh -c 'before=$(hostname)
+        unshare-lite --hostname evil -- true; rc=$?
+        [ "$(hostname)" = "$before" ] && echo "rc=$rc unchanged"'
+    assert_equal "$output" "rc=125 unchanged"
+    [[ $stderr == "unshare-lite: --hostname requires --uts (or --all)"* ]]
+}
+
+@test "bad option combinations exit 125 before anything is created" {
+    local args
+    for args in "--as-pid1 true" "--map-root --map-user 5 true" "--propagation slave true" \
+        "--mount --propagation bogus true" "--monotonic 10 true" "--uts --hostname '' true" \
+        "--map-user notanumber true" "--uts --hostname $(printf 'a%.0s' {1..65}) true"; do
+        run --separate-stderr sandboxed sh -c "unshare-lite $args"
+        [[ $status == 125 ]] || fail "'$args' exited $status"
+        [[ $stderr == unshare-lite:* ]] || fail "'$args' said: $stderr"
+    done
+}
+
+@test "the command's exit status comes back through the init and the launcher" {
+    run sandboxed unshare-lite --pid -- sh -c 'exit 7'
+    assert_status 7
+    run sandboxed unshare-lite --pid --as-pid1 -- sh -c 'exit 7'
+    assert_status 7
+}
+
+@test "a command killed by SIGKILL is reported as 137" {
+    run sandboxed unshare-lite --pid -- sh -c 'kill -KILL $$'
+    assert_status 137
+    run sandboxed unshare-lite -- sh -c 'kill -KILL $$'
+    assert_status 137
+}
+
+@test "SIGTERM to the launcher reaches the command's trap; its status comes back" {
+    local ready="$BATS_TEST_TMPDIR/ready"
+    sandboxed_bg unshare-lite --pid -- sh -c "trap 'echo got-term; exit 42' TERM; touch $ready; while :; do sleep 0.05; done" \
+        >"$BATS_TEST_TMPDIR/out"
+    local launcher=$BG_PID
+    wait_for test -e "$ready"
+    kill -TERM "$launcher"
+    local rc=0
+    wait "$launcher" || rc=$?
+    assert_equal "$rc" 42
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" got-term
+}
+
+@test "every relayed signal reaches the command" {
+    local ready="$BATS_TEST_TMPDIR/ready" sig
+    for sig in INT HUP QUIT USR1 USR2 WINCH; do
+        rm -f "$ready"
+        sandboxed_bg unshare-lite --pid -- sh -c "trap 'echo got-$sig; exit 3' $sig; touch $ready; while :; do sleep 0.05; done" \
+            >"$BATS_TEST_TMPDIR/out"
+        local launcher=$BG_PID
+        wait_for test -e "$ready"
+        kill -"$sig" "$launcher"
+        local rc=0
+        wait "$launcher" || rc=$?
+        assert_equal "$rc" 3
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "got-$sig"
+    done
+}
+
+@test "SIGKILL of the launcher leaves no container process alive (100 times)" {
+    local i pidfile="$BATS_TEST_TMPDIR/pid" marker
+    for i in $(seq 100); do
+        marker=$((900000 + i))
+        rm -f "$pidfile"
+        unshare-lite --pid --pidfile "$pidfile" -- sleep "$marker" &
+        local launcher=$!
+        # Kill at a different moment each time: sometimes before the init
+        # could ask for PR_SET_PDEATHSIG, sometimes with the command running.
+        if ((i % 2 == 0)); then
+            wait_for test -s "$pidfile"
+        fi
+        [[ $((i % 4)) == 0 ]] && wait_for pgrep -fx "sleep $marker" >/dev/null
+        kill -KILL "$launcher"
+        wait "$launcher" 2>/dev/null || true
+        local gone=0 n
+        for n in $(seq 100); do
+            if ! pgrep -fx "sleep $marker" >/dev/null && { [[ ! -s $pidfile ]] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+                gone=1
+                break
+            fi
+            sleep 0.02
+        done
+        [[ $gone == 1 ]] || fail "iteration $i: container process survived the launcher"
+    done
+}
+
+# Zombies in the PID namespace of process $1, as the host sees them.
+zombies_in_ns_of() {
+    local ns p count=0
+    ns=$(ns_of "$1" pid)
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/ns/pid" 2>/dev/null) == "$ns" ]] || continue
+        grep -q '^State:.*Z' "$p/status" 2>/dev/null && count=$((count + 1))
+    done
+    echo "$count"
+}
+
+# Start a container whose command leaves an orphan, `sleep 0.2`, to PID 1
+# and then becomes `sleep 3`, which never waits for anything. After a
+# second, count zombies in its namespace.
+orphan_zombies() {
+    local pidfile="$BATS_TEST_TMPDIR/pid"
+    rm -f "$pidfile"
+    unshare-lite --pid --pidfile "$pidfile" "$@" -- sh -c '(sleep 0.2 &); exec sleep 3' &
+    local launcher=$!
+    wait_for test -s "$pidfile"
+    sleep 1
+    zombies_in_ns_of "$(cat "$pidfile")"
+    kill "$launcher"
+    wait "$launcher" 2>/dev/null || true
+}
+
+@test "an orphan re-parented to the init is reaped (no zombie)" {
+    run orphan_zombies
+    assert_equal "$output" 0
+}
+
+@test "the same orphan stays a zombie under a PID 1 that does not reap (the test can fail)" {
+    # Control for the test above: with --as-pid1, PID 1 is `sleep 3`.
+    run orphan_zombies --as-pid1
+    assert_equal "$output" 1
+}
+
+@test "--pidfile holds the init's PID as the host sees it" {
+    local pidfile="$BATS_TEST_TMPDIR/pid" ready="$BATS_TEST_TMPDIR/ready"
+    sandboxed_bg unshare-lite --pid --pidfile "$pidfile" -- sh -c "touch $ready; sleep 5"
+    local launcher=$BG_PID
+    wait_for test -e "$ready"
+    local pid
+    pid=$(cat "$pidfile")
+    # NSpid: the PID in each namespace, outermost first: 1 inside.
+    run awk '/^NSpid:/ {print $NF}' "/proc/$pid/status"
+    assert_equal "$output" 1
+    assert_equal "$(awk '/^PPid:/ {print $2}' "/proc/$pid/status")" "$launcher"
+    # The init is not dumpable: /proc/PID/exe of it cannot be opened by
+    # the container (runc CVE-2019-5736); its files then belong to root.
+    run awk '/^Name:/ {print $2}' "/proc/$pid/status"
+    assert_equal "$output" unshare-lite
+    kill "$launcher"
+    wait "$launcher" || true
+}
+
+@test "the init's cwd is not a host directory" {
+    run sandboxed unshare-lite --pid --mount-proc -- readlink /proc/1/cwd
+    assert_equal "$output" /
+}
+
+@test "the init is non-dumpable: its /proc files belong to root, the command's do not" {
+    # proc(5): the files of a non-dumpable process are owned by root, not
+    # by the process's uid. Run rootless, so the uid is not root anyway.
+    local bin tmp pidfile ready
+    bin=$(public_bin)
+    tmp=$(public_tmp)
+    pidfile="$tmp/init-pid" ready="$tmp/ready"
+    rm -f "$pidfile" "$ready"
+    setpriv --reuid 65534 --regid 65534 --clear-groups -- \
+        "$bin/unshare-lite" --user --map-root --pid --pidfile "$pidfile" -- sh -c "touch $ready; exec sleep 3" &
+    local launcher=$!
+    wait_for test -e "$ready"
+    local init command
+    init=$(cat "$pidfile")
+    command=$(pgrep -P "$init")
+    assert_equal "$(stat -c %u "/proc/$init/environ")" 0
+    assert_equal "$(stat -c %u "/proc/$command/environ")" 65534
+    kill "$launcher"
+    wait "$launcher" 2>/dev/null || true
+}
+
+@test "--mount keeps mounts inside private; --propagation shared lets them out" {
+    # A sandbox whose / is shared only within itself, to observe propagation.
+    run sandboxed sh -c '
+        mount --make-rshared /
+        d=$(mktemp -d)
+        unshare-lite --mount -- mount -t tmpfs isokit-private "$d"
+        grep -c isokit-private /proc/self/mountinfo
+        unshare-lite --mount --propagation shared -- mount -t tmpfs isokit-shared "$d"
+        grep -c isokit-shared /proc/self/mountinfo'
+    assert_equal "${lines[0]}" 0
+    assert_equal "${lines[1]}" 1
+}
+
+@test "--mount-proc with --pid shows only the new namespace's processes" {
+    run sandboxed unshare-lite --pid --mount-proc -- sh -c 'ls -d /proc/[0-9]* | wc -l'
+    # the init, sh, and the ls/wc pipeline (2) at most
+    [[ $output -le 4 ]] || fail "saw $output processes"
+}
+
+@test "rootless: --user --map-root makes an unprivileged user root inside" {
+    local bin
+    bin=$(public_bin)
+    run setpriv --reuid 65534 --regid 65534 --clear-groups -- \
+        "$bin/unshare-lite" --user --map-root --pid --mount-proc --uts --hostname rootless -- \
+        sh -c 'id -u; cat /proc/self/uid_map; cat /proc/self/setgroups; hostname; echo $$'
+    assert_status 0
+    assert_equal "${lines[0]}" 0
+    assert_equal "$(echo ${lines[1]})" "0 65534 1"
+    assert_equal "${lines[2]}" deny
+    assert_equal "${lines[3]}" rootless
+    assert_equal "${lines[4]}" 2
+}
+
+@test "--map-user maps the caller to another id" {
+    run sandboxed unshare-lite --map-user 1234 -- sh -c 'id -u; id -g'
+    assert_equal "$output" $'1234\n1234'
+}
+
+@test "--time --boottime shifts CLOCK_BOOTTIME, with and without --pid" {
+    local host
+    host=$(cut -d. -f1 /proc/uptime)
+    run unshare-lite --time --boottime 86400 -- cut -d. -f1 /proc/uptime
+    assert_status 0
+    ((output >= host + 86400)) || fail "uptime $output, host $host"
+    run unshare-lite --pid --time --boottime 86400 -- cut -d. -f1 /proc/uptime
+    ((output >= host + 86400)) || fail "uptime $output with --pid, host $host"
+}
+
+@test "a setuid install is refused" {
+    local bin
+    bin=$(public_bin)
+    cp "$bin/unshare-lite" "$BATS_FILE_TMPDIR/public-bin/unshare-lite-suid"
+    chmod 4755 "$BATS_FILE_TMPDIR/public-bin/unshare-lite-suid"
+    run --separate-stderr setpriv --reuid 65534 --regid 65534 --clear-groups -- \
+        "$BATS_FILE_TMPDIR/public-bin/unshare-lite-suid" -- true
+    assert_status 125
+    [[ $stderr == "unshare-lite: refusing to run setuid"* ]] || fail "$stderr"
+}
+
+@test "ISOKIT_TRACE=1 names the namespaces and the init's PID" {
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 unshare-lite --all -- true
+    assert_status 0
+    [[ $stderr =~ ^unshare-lite:\ new\ mnt,uts,ipc,net,pid,cgroup\;\ init\ pid\ [0-9]+$ ]] || fail "$stderr"
+}

@@ -1,0 +1,63 @@
+//! unshare-lite: create new namespaces, then exec the rest of the command
+//! line inside them. With --pid, fork a PID-1 init that runs it.
+#![forbid(unsafe_code)]
+
+mod init;
+mod mapper;
+mod namespaces;
+mod options;
+
+use std::process::ExitCode;
+
+use chainload::{sys, Tool};
+use nix::unistd::getpid;
+
+use options::{Options, Plan};
+
+fn main() -> ExitCode {
+    chainload::main("unshare-lite", run)
+}
+
+/// The steps, in the order the kernel requires whatever the order of the
+/// options: user namespace first (the others then belong to it, which is
+/// what lets an unprivileged user create them), then the PID and time
+/// namespaces that only children enter, then the rest.
+fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
+    let (options, tail) = tool.parse::<Options>();
+    let plan = options.plan()?;
+    sys::refuse_setuid()?;
+
+    if plan.user {
+        namespaces::enter_user(plan.map)?;
+    }
+    namespaces::prepare_for_children(plan.pid, plan.time)?;
+    if plan.pid {
+        return init::launch(tool, &plan, &tail);
+    }
+    if plan.time.is_some() {
+        namespaces::join_time_for_children()?;
+    }
+    setup_inside(&plan)?;
+    if let Some(path) = &plan.pidfile {
+        namespaces::write_pidfile(path, getpid())?;
+    }
+    tool.trace(format_args!("{}", plan.describe()));
+    Err(tool.exec(&tail))
+}
+
+/// What the process that ends up inside does: enter the remaining
+/// namespaces, then configure them. Propagation is changed before /proc is
+/// mounted so that the new /proc does not propagate back to the host.
+pub(crate) fn setup_inside(plan: &Plan) -> anyhow::Result<()> {
+    namespaces::enter(plan.namespaces)?;
+    if plan.namespaces.contains(nix::sched::CloneFlags::CLONE_NEWNS) {
+        namespaces::set_propagation(plan.propagation)?;
+    }
+    if plan.mount_proc {
+        namespaces::mount_proc()?;
+    }
+    if let Some(name) = &plan.hostname {
+        namespaces::set_hostname(name)?;
+    }
+    Ok(())
+}

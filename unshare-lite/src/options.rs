@@ -1,0 +1,303 @@
+//! Command line of unshare-lite, and the checks made before anything runs.
+
+use std::path::PathBuf;
+
+use argh::FromArgs;
+use chainload::{usage, Chained};
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use nix::unistd::{Gid, Uid};
+
+#[derive(FromArgs)]
+#[argh(
+    help_triggers("-h", "--help"),
+    example = "Run a shell in new mount, UTS, IPC, network, PID and cgroup namespaces:\n  $ unshare-lite --all --hostname box -- sh -c 'hostname; echo $$'",
+    example = "Rootless: become root of a new user namespace, with a /proc of its own:\n  $ unshare-lite --user --map-root --pid --mount-proc -- id",
+    note = "Usage: unshare-lite [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nWith --pid, unshare-lite forks: PID 1 of the new namespace is a minimal init that runs PROG as PID 2, relays signals to it and reaps orphans; the launcher stays in the caller's namespaces, relays SIGINT SIGTERM SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGWINCH, and exits with PROG's status. If the launcher dies, the container dies (PR_SET_PDEATHSIG).\nISOKIT_TRACE=1 prints one line saying what was created.",
+    error_code(125, "unshare-lite itself failed (bad option, a namespace could not be made)"),
+    error_code(126, "PROG was found but could not be executed"),
+    error_code(127, "PROG was not found"),
+)]
+/// Create new Linux namespaces, then exec PROG inside them.
+pub struct Options {
+    /// new mount namespace (/ is made recursively private)
+    #[argh(switch)]
+    mount: bool,
+    /// new UTS namespace (hostname, domainname)
+    #[argh(switch)]
+    uts: bool,
+    /// new IPC namespace (System V IPC, POSIX queues)
+    #[argh(switch)]
+    ipc: bool,
+    /// new network namespace (only lo, down; see netns-setup)
+    #[argh(switch)]
+    net: bool,
+    /// new PID namespace; forks, PROG runs under a PID-1 init
+    #[argh(switch)]
+    pid: bool,
+    /// new cgroup namespace (the current cgroup becomes '/')
+    #[argh(switch)]
+    cgroup: bool,
+    /// new user namespace, created first so the others belong to it
+    #[argh(switch)]
+    user: bool,
+    /// new time namespace (see --monotonic, --boottime)
+    #[argh(switch)]
+    time: bool,
+    /// mount, uts, ipc, net, pid and cgroup together
+    #[argh(switch)]
+    all: bool,
+    /// set the hostname in the new UTS namespace (requires --uts)
+    #[argh(option, arg_name = "NAME")]
+    hostname: Option<String>,
+    /// map the caller's uid and gid to 0 in the new user namespace (implies --user)
+    #[argh(switch)]
+    map_root: bool,
+    /// map the caller's uid and gid to UID in the new user namespace (implies --user)
+    #[argh(option, arg_name = "UID")]
+    map_user: Option<u32>,
+    /// propagation of / in the new mount namespace: private (default), slave, shared or unchanged (requires --mount)
+    #[argh(option, arg_name = "MODE", from_str_fn(parse_propagation))]
+    propagation: Option<Propagation>,
+    /// mount a fresh /proc (implies --mount; with --pid it shows only the new namespace)
+    #[argh(switch)]
+    mount_proc: bool,
+    /// write the PID of the init (or of PROG without --pid), as seen by the caller, to FILE
+    #[argh(option, arg_name = "FILE")]
+    pidfile: Option<PathBuf>,
+    /// exec PROG as PID 1 itself instead of under the init (requires --pid)
+    #[argh(switch)]
+    as_pid1: bool,
+    /// offset CLOCK_MONOTONIC by SECS seconds in the new time namespace (requires --time)
+    #[argh(option, arg_name = "SECS")]
+    monotonic: Option<i64>,
+    /// offset CLOCK_BOOTTIME by SECS seconds in the new time namespace (requires --time)
+    #[argh(option, arg_name = "SECS")]
+    boottime: Option<i64>,
+    /// the program to run, and its arguments
+    #[argh(positional, greedy, arg_name = "PROG")]
+    command: Vec<String>,
+}
+
+impl Chained for Options {
+    fn command_len(&self) -> usize {
+        self.command.len()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Propagation {
+    Private,
+    Slave,
+    Shared,
+    Unchanged,
+}
+
+impl Propagation {
+    /// The mount(2) flag, or None for "leave it as it is".
+    pub fn flag(self) -> Option<MsFlags> {
+        match self {
+            Propagation::Private => Some(MsFlags::MS_PRIVATE),
+            Propagation::Slave => Some(MsFlags::MS_SLAVE),
+            Propagation::Shared => Some(MsFlags::MS_SHARED),
+            Propagation::Unchanged => None,
+        }
+    }
+}
+
+fn parse_propagation(value: &str) -> Result<Propagation, String> {
+    match value {
+        "private" => Ok(Propagation::Private),
+        "slave" => Ok(Propagation::Slave),
+        "shared" => Ok(Propagation::Shared),
+        "unchanged" => Ok(Propagation::Unchanged),
+        other => Err(format!("unsupported propagation mode '{other}' (private, slave, shared, unchanged)")),
+    }
+}
+
+/// Ids to map in a new user namespace: one id inside for the caller's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside_uid: Uid,
+    pub outside_gid: Gid,
+}
+
+/// Offsets for a new time namespace, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeOffsets {
+    pub monotonic: i64,
+    pub boottime: i64,
+}
+
+/// What to do, checked and resolved; built before any system call.
+#[derive(Debug)]
+pub struct Plan {
+    /// Namespaces the process itself moves into (not user, pid or time).
+    pub namespaces: CloneFlags,
+    pub user: bool,
+    pub map: Option<IdMap>,
+    pub pid: bool,
+    pub as_pid1: bool,
+    pub time: Option<TimeOffsets>,
+    pub hostname: Option<String>,
+    pub propagation: Propagation,
+    pub mount_proc: bool,
+    pub pidfile: Option<PathBuf>,
+}
+
+/// Longest hostname the kernel accepts (HOST_NAME_MAX).
+const HOST_NAME_MAX: usize = 64;
+
+impl Options {
+    /// Check every combination and resolve the plan, or say what is wrong.
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        let all = self.all;
+        let mount = self.mount || all || self.mount_proc;
+        let uts = self.uts || all;
+        let pid = self.pid || all;
+        let user = self.user || self.map_root || self.map_user.is_some();
+        let time = self.time;
+
+        if self.hostname.is_some() && !uts {
+            // Without a new UTS namespace this would rename the host.
+            return Err(usage("--hostname requires --uts (or --all)"));
+        }
+        if let Some(name) = &self.hostname {
+            if name.is_empty() || name.len() > HOST_NAME_MAX {
+                return Err(usage(format!("invalid hostname '{name}': must be 1 to {HOST_NAME_MAX} bytes")));
+            }
+        }
+        if self.map_root && self.map_user.is_some() {
+            return Err(usage("--map-root and --map-user are mutually exclusive"));
+        }
+        if self.propagation.is_some() && !mount {
+            return Err(usage("--propagation requires --mount"));
+        }
+        if self.as_pid1 && !pid {
+            return Err(usage("--as-pid1 requires --pid"));
+        }
+        if (self.monotonic.is_some() || self.boottime.is_some()) && !time {
+            return Err(usage("--monotonic and --boottime require --time"));
+        }
+        if self.command.is_empty() {
+            return Err(usage("missing command to run"));
+        }
+        if matches!(&self.pidfile, Some(path) if path.as_os_str().is_empty()) {
+            return Err(usage("--pidfile needs a file name"));
+        }
+
+        let mut namespaces = CloneFlags::empty();
+        for (wanted, flag) in [
+            (mount, CloneFlags::CLONE_NEWNS),
+            (uts, CloneFlags::CLONE_NEWUTS),
+            (self.ipc || all, CloneFlags::CLONE_NEWIPC),
+            (self.net || all, CloneFlags::CLONE_NEWNET),
+            (self.cgroup || all, CloneFlags::CLONE_NEWCGROUP),
+        ] {
+            if wanted {
+                namespaces |= flag;
+            }
+        }
+        let inside = if self.map_root { Some(0) } else { self.map_user };
+        Ok(Plan {
+            namespaces,
+            user,
+            map: inside.map(|inside| IdMap { inside, outside_uid: Uid::current(), outside_gid: Gid::current() }),
+            pid,
+            as_pid1: self.as_pid1,
+            time: time.then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
+            hostname: self.hostname.clone(),
+            propagation: self.propagation.unwrap_or(Propagation::Private),
+            mount_proc: self.mount_proc,
+            pidfile: self.pidfile.clone(),
+        })
+    }
+}
+
+impl Plan {
+    /// Short names of the namespaces made, for the trace line.
+    pub fn describe(&self) -> String {
+        let mut names = Vec::new();
+        if self.user {
+            names.push("user");
+        }
+        for (flag, name) in [
+            (CloneFlags::CLONE_NEWNS, "mnt"),
+            (CloneFlags::CLONE_NEWUTS, "uts"),
+            (CloneFlags::CLONE_NEWIPC, "ipc"),
+            (CloneFlags::CLONE_NEWNET, "net"),
+        ] {
+            if self.namespaces.contains(flag) {
+                names.push(name);
+            }
+        }
+        if self.pid {
+            names.push("pid");
+        }
+        if self.namespaces.contains(CloneFlags::CLONE_NEWCGROUP) {
+            names.push("cgroup");
+        }
+        if self.time.is_some() {
+            names.push("time");
+        }
+        if names.is_empty() {
+            "no new namespaces".to_string()
+        } else {
+            format!("new {}", names.join(","))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(words: &[&str]) -> anyhow::Result<Plan> {
+        let options = Options::from_args(&["unshare-lite"], words).map_err(|e| anyhow::anyhow!(e.output))?;
+        options.plan()
+    }
+
+    #[test]
+    fn all_means_six_namespaces() {
+        let plan = plan(&["--all", "true"]).expect("valid");
+        assert_eq!(plan.describe(), "new mnt,uts,ipc,net,pid,cgroup");
+    }
+
+    #[test]
+    fn hostname_without_uts_is_refused() {
+        assert!(plan(&["--hostname", "x", "true"]).is_err());
+        assert!(plan(&["--uts", "--hostname", "x", "true"]).is_ok());
+    }
+
+    #[test]
+    fn hostname_length_is_checked() {
+        let long = "a".repeat(65);
+        assert!(plan(&["--uts", "--hostname", &long, "true"]).is_err());
+        assert!(plan(&["--uts", "--hostname", "", "true"]).is_err());
+    }
+
+    #[test]
+    fn conflicting_and_dependent_options_are_refused() {
+        assert!(plan(&["--map-root", "--map-user", "5", "true"]).is_err());
+        assert!(plan(&["--as-pid1", "true"]).is_err());
+        assert!(plan(&["--propagation", "slave", "true"]).is_err());
+        assert!(plan(&["--monotonic", "5", "true"]).is_err());
+        assert!(plan(&["--mount", "--propagation", "bogus", "true"]).is_err());
+        assert!(plan(&["--mount"]).is_err());
+    }
+
+    #[test]
+    fn map_root_implies_user_and_mount_proc_implies_mount() {
+        let plan = plan(&["--map-root", "--mount-proc", "true"]).expect("valid");
+        assert!(plan.user);
+        assert_eq!(plan.map.map(|m| m.inside), Some(0));
+        assert!(plan.namespaces.contains(CloneFlags::CLONE_NEWNS));
+    }
+
+    #[test]
+    fn time_offsets_default_to_zero() {
+        let plan = plan(&["--time", "--boottime", "-10", "true"]).expect("valid");
+        assert_eq!(plan.time, Some(TimeOffsets { monotonic: 0, boottime: -10 }));
+    }
+}
