@@ -1,0 +1,361 @@
+# scripts/bench: the launchers, and the measurements besides single
+# launches (sourced inside the benchmark's namespaces; expects $root, $bin,
+# $cache, $tmp, $IMAGE, $BUNDLE, $measure).
+
+bridge=isokit0
+CRUN_VIEW=
+
+# The isokit chains, as argument lists ending where PROG goes. {i}, {a},
+# {b} are filled in per run by measure (see measure.c).
+ns_chain=("$bin/unshare-lite" --all -- "$bin/pivot" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
+full_chain=("$bin/cgset" --name "bench-{i}" --memory 256M --pids 64 --cpus 1 --
+    "$bin/unshare-lite" --all --
+    "$bin/netns-setup" --veth "vb{i}" --bridge "$bridge" --addr "10.88.{a}.{b}/16" --gateway 10.88.0.1 --
+    "$bin/pivot" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
+
+# The isokit tools among the arguments that are not built yet.
+not_built() {
+    local tool missing=()
+    for tool in "$@"; do
+        [[ -x $bin/$tool ]] || missing+=("$tool")
+    done
+    echo "${missing[*]}"
+}
+
+skip() { echo "skip: $*"; }
+
+# entry KIND NAME ARGS...: one TAB-separated spec line for measure.
+entry() {
+    local IFS=$'\t'
+    echo "$*"
+}
+
+# The bridge the full chain's veths join, inside the benchmark's network
+# namespace (scripts/netbridge once it exists; it vanishes with the namespace).
+make_bridge() {
+    if [[ -x $root/scripts/netbridge ]] && "$root/scripts/netbridge" up >/dev/null 2>"$tmp/netbridge.err"; then
+        ip link show "$bridge" >/dev/null 2>&1 && return 0
+    fi
+    ip link add "$bridge" type bridge 2>/dev/null || true
+    ip addr add 10.88.0.1/16 dev "$bridge" 2>/dev/null || true
+    ip link set "$bridge" up
+}
+
+cgroup_mode() {
+    if awk '$5 == "/sys/fs/cgroup" && $0 ~ / - cgroup2 / { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        echo "v2 (unified)"
+    elif awk '$0 ~ / - cgroup2 / { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        echo "hybrid (v1 controllers, v2 mounted at $(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo))"
+    else
+        echo "v1"
+    fi
+}
+
+# crun 1.8 refuses hybrid hosts ("cgroups in hybrid mode not supported").
+# A mount namespace where the v2 mount is covered by an empty tmpfs shows it
+# a plain v1 host (crun still makes its per-container directory for the
+# "0::" line of /proc/self/cgroup there: in the tmpfs, writable for that
+# reason, gone with the namespace). It is bound on a file under $tmp (in the benchmark's own
+# mount namespace) and measure setns()es into it before exec'ing crun.
+prepare_crun_view() {
+    local v2
+    v2=$(awk '$5 != "/sys/fs/cgroup" && $0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+    [[ -n $v2 ]] || return 0
+    mkdir -p "$tmp/ns"
+    mount -t tmpfs bench-ns "$tmp/ns"
+    mount --make-private "$tmp/ns"
+    touch "$tmp/ns/crun-mnt"
+    if unshare --mount="$tmp/ns/crun-mnt" --propagation unchanged -- mount -t tmpfs bench-hide-v2 "$v2"; then
+        CRUN_VIEW=$tmp/ns/crun-mnt
+    fi
+}
+
+machine_facts() {
+    local cpu
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    echo "cpus: $(nproc) x ${cpu:-?}; memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "kernel: $(uname -r); cgroups: $(cgroup_mode)"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [[ -x $bin/unshare-lite ]]; then
+        local kind
+        kind=$(file -b "$bin/unshare-lite" 2>/dev/null | cut -d, -f1-2,5 || true)
+        echo "isokit binaries: $(cd "$bin" && ls | tr '\n' ' ')(${kind:-static}; unshare-lite $(stat -c %s "$bin/unshare-lite") bytes)"
+    fi
+    local tool
+    for tool in bwrap crun runc unshare; do
+        command -v "$tool" >/dev/null && echo "$tool: $("$tool" --version 2>&1 | head -1)"
+    done
+    return 0
+}
+
+write_single_spec() {
+    local spec=$1 missing
+    : >"$spec"
+    if command -v bwrap >/dev/null; then
+        entry L bwrap "$(command -v bwrap)" --unshare-all --ro-bind "$IMAGE" / --proc /proc --dev /dev /bin/true >>"$spec"
+    else
+        skip "bwrap: not installed (Debian package bubblewrap); no ratio column"
+    fi
+    entry L floor "$cache/bin/floor" "$IMAGE/bin/true" >>"$spec"
+    entry L floor+root "$cache/bin/floor" -r "$IMAGE" /bin/true >>"$spec"
+    if [[ -x $bin/unshare-lite ]]; then
+        entry L unshare-lite-all "$bin/unshare-lite" --all -- "$IMAGE/bin/true" >>"$spec"
+    fi
+    missing=$(not_built unshare-lite pivot capdrop)
+    if [[ -z $missing ]]; then
+        entry L isokit-ns "${ns_chain[@]}" /bin/true >>"$spec"
+    else
+        skip "isokit-ns: not built yet: $missing"
+    fi
+    missing=$(not_built cgset unshare-lite netns-setup pivot capdrop)
+    if [[ -z $missing ]]; then
+        entry L isokit-full "${full_chain[@]}" /bin/true >>"$spec"
+        entry C isokit-full "$bin/cgset" --name "bench-{i}" --remove >>"$spec"
+    else
+        skip "isokit-full: not built yet: $missing"
+    fi
+    if [[ -x $root/scripts/contain ]]; then
+        entry L contain "$root/scripts/contain" --rootfs "$IMAGE" -- /bin/true >>"$spec"
+        entry L contain-explain "$root/scripts/contain" --explain --rootfs "$IMAGE" -- /bin/true >>"$spec"
+    else
+        skip "contain: scripts/contain does not exist yet"
+    fi
+    if [[ -z $BUNDLE ]]; then
+        skip "crun, runc: no OCI bundle (runc or jq missing)"
+    else
+        if command -v crun >/dev/null; then
+            entry L crun "$(command -v crun)" --root "$tmp/crun-state" run --bundle "$BUNDLE" "bench-{i}" >>"$spec"
+            [[ -z $CRUN_VIEW ]] || entry N crun "$CRUN_VIEW" >>"$spec"
+        else
+            skip "crun: not installed"
+        fi
+        if command -v runc >/dev/null; then
+            entry L runc "$(command -v runc)" --root "$tmp/runc-state" run --bundle "$BUNDLE" "bench-{i}" >>"$spec"
+        else
+            skip "runc: not installed"
+        fi
+    fi
+    entry L util-unshare "$(command -v unshare)" --fork --pid --mount --uts --ipc --net --cgroup \
+        --root "$IMAGE" --mount-proc /bin/true >>"$spec"
+}
+
+write_batch_spec() {
+    local spec=$1
+    grep -E $'^[LCN]\t(bwrap|isokit-ns|crun|runc)\t' "$tmp/single" >"$spec" || true
+}
+
+write_link_spec() {
+    local spec=$1 tool deep=()
+    : >"$spec"
+    entry L nolibc-true "$cache/bin/nolibc-true" >>"$spec"
+    entry L busybox-true "$IMAGE/bin/true" >>"$spec"
+    for tool in unshare-lite pivot capdrop cgset netns-setup; do
+        if [[ -x $bin/$tool ]]; then
+            entry L "$tool-version" "$bin/$tool" --version >>"$spec"
+        else
+            skip "$tool --version: not built yet: $tool"
+        fi
+    done
+    # 20 links that each do nothing but parse and exec: the pure cost of a
+    # link, free of the cost of start-up that --version also has.
+    for tool in unshare-lite capdrop; do
+        [[ -x $bin/$tool ]] || continue
+        deep=()
+        for _ in $(seq 20); do
+            if [[ $tool == capdrop ]]; then deep+=("$bin/capdrop" --keep all --); else deep+=("$bin/unshare-lite" --); fi
+        done
+        entry L "$tool-x20" "${deep[@]}" "$cache/bin/nolibc-true" >>"$spec"
+    done
+}
+
+link_table() {
+    local raw=$1 name med floor
+    floor=$(awk '$1 == "nolibc-true" { print $3 / 1000 }' "$raw" | median)
+    printf '%-22s %10s %16s\n' binary "median ms" "per link ms"
+    while IFS= read -r name; do
+        med=$(awk -v n="$name" '$1 == n { print $3 / 1000 }' "$raw" | median)
+        case $name in
+            nolibc-true) printf '%-22s %10.3f %16s\n' "$name" "$med" "(floor)" ;;
+            *x20) printf '%-22s %10.3f %16.3f\n' "$name" "$med" "$(awk -v m="$med" -v f="$floor" 'BEGIN { print (m - f) / 20 }')" ;;
+            *) printf '%-22s %10.3f %16.3f\n' "$name" "$med" "$(awk -v m="$med" -v f="$floor" 'BEGIN { print m - f }')" ;;
+        esac
+    done < <(awk '!seen[$1]++ { print $1 }' "$raw")
+}
+
+# preflight SPEC OUT: run each launcher once; keep in OUT those that
+# succeed, say why the others are skipped.
+preflight() {
+    local spec=$1 out=$2 name k=0 one=$tmp/one
+    : >"$out"
+    while IFS= read -r name; do
+        k=$((k + 1))
+        awk -F'\t' -v n="$name" '$2 == n' "$spec" >"$one"
+        if MEASURE_FIRST_ID=$((900000 + k * 10)) "$measure" runs "$one" 1 0 >"$one.out" 2>"$one.err" &&
+            [[ $(awk '{ print $NF }' "$one.out") == 0 ]]; then
+            cat "$one" >>"$out"
+        else
+            skip "$name: failed its first run: $(grep -v '^$' "$one.err" | tail -1)"
+        fi
+    done < <(awk -F'\t' '$1 == "L" { print $2 }' "$spec")
+}
+
+explain_rows() {
+    if grep -q '^contain-explain ' "$tmp/runs.raw" 2>/dev/null; then
+        echo "contain-explain: contain --explain, the bash launcher building and printing the chain without running it (its own cost)"
+    fi
+    [[ -z $CRUN_VIEW ]] || ! grep -q '^crun ' "$tmp/runs.raw" || echo "crun: crun run, started in a mount namespace where the cgroup v2 mount is hidden (crun 1.8 refuses hybrid hosts); the setns is in its time"
+    echo "floor: clone(2) with the six namespaces of unshare-lite --all, exec, wait; floor+root: also / private, image bound, /proc, pivot_root"
+    echo "util-unshare: util-linux unshare --fork --pid --mount --uts --ipc --net --cgroup --root IMAGE --mount-proc (chroot, not pivot_root; no /dev)"
+}
+
+# Median over rounds of WALL(a) / WALL(b).
+pair_ratio() {
+    awk -v a="$2" -v b="$3" '
+        $1 == b { base[$2] = $3 }
+        $1 == a { wall[$2] = $3 }
+        END { for (r in wall) if (base[r] > 0) print wall[r] / base[r] }' "$1" | median
+}
+
+# trace_chains N: launch each available chain N times with ISOKIT_TRACE=time,
+# between two stamps, and print the median time of each step.
+trace_chains() {
+    local n=$1 name k id files cmd
+    local -a chain
+    for name in isokit-full isokit-ns unshare-lite-all; do
+        case $name in
+            isokit-full) [[ -z $(not_built cgset unshare-lite netns-setup pivot capdrop) ]] || continue
+                chain=("${full_chain[@]}" /bin/stamp) ;;
+            isokit-ns) [[ -z $(not_built unshare-lite pivot capdrop) ]] || continue
+                chain=("${ns_chain[@]}" /bin/stamp) ;;
+            *) [[ -x $bin/unshare-lite ]] || continue
+                chain=("$bin/unshare-lite" --all -- "$IMAGE/bin/stamp") ;;
+        esac
+        files=()
+        for k in $(seq "$n"); do
+            id=$((200000 + k))
+            cmd=()
+            for word in "${chain[@]}"; do
+                word=${word//\{i\}/$id}
+                word=${word//\{a\}/$((id / 250 % 250 + 1))}
+                cmd+=("${word//\{b\}/$((id % 250 + 2))}")
+            done
+            ISOKIT_TRACE=time "$cache/bin/stamp" "${cmd[@]}" 2>"$tmp/trace.$k" >/dev/null || true
+            [[ $name != isokit-full ]] || "$bin/cgset" --name "bench-$id" --remove 2>/dev/null || true
+            files+=("$tmp/trace.$k")
+        done
+        echo "-- $name"
+        trace_table "${files[@]}"
+        awk '/stamp: start/ { s = substr($1, 2) + 0 } /stamp: exit/ { print (substr($1, 2) - s) / 1000 }' "${files[@]}" |
+            median | xargs printf '%-28s %10.3f\n' "total (start to exit)"
+    done
+}
+
+# The processes of a running launch: PID and its descendants.
+descendants() {
+    local pid=$1 child
+    echo "$pid"
+    for child in $(cat "/proc/$pid/task/"*/children 2>/dev/null); do
+        descendants "$child"
+    done
+}
+
+# sample_launch NAME CMD...: start CMD (a container running `sleep 2`),
+# wait until the sleep runs, then print VmRSS and Pss of every process of
+# the launch but the sleep itself. Sets $sampled_rss_kb / $sampled_pss_kb.
+sample_launch() {
+    local name=$1 pid p comm rss pss found=0
+    shift
+    "$@" >/dev/null 2>"$tmp/sample.err" &
+    pid=$!
+    for _ in $(seq 200); do
+        for p in $(descendants "$pid"); do
+            [[ $(cat "/proc/$p/comm" 2>/dev/null) == sleep ]] && found=1
+        done
+        ((found)) && break
+        sleep 0.01
+    done
+    sampled_rss_kb=0 sampled_pss_kb=0
+    if ((found)); then
+        for p in $(descendants "$pid"); do
+            comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+            [[ $comm == sleep ]] && continue
+            rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+            pss=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+            printf '  %-18s pid %-7s %-14s VmRSS %6s kB  Pss %6s kB\n' "$name" "$p" "$comm" "${rss:-?}" "${pss:-?}"
+            sampled_rss_kb=$((sampled_rss_kb + ${rss:-0}))
+            sampled_pss_kb=$((sampled_pss_kb + ${pss:-0}))
+        done
+        printf '  %-18s total (all but the sleep): VmRSS %d kB, Pss %d kB\n' "$name" "$sampled_rss_kb" "$sampled_pss_kb"
+    else
+        skip "$name: the container's sleep never appeared: $(tail -1 "$tmp/sample.err")"
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+resident_memory() {
+    isokit_rss_kb= isokit_pss_kb=
+    if [[ -z $(not_built unshare-lite pivot capdrop) ]]; then
+        sample_launch isokit-ns "${ns_chain[@]}" /bin/sleep 2
+    elif [[ -x $bin/unshare-lite ]]; then
+        echo "  (pivot or capdrop not built yet: unshare-lite --all alone, running the image's sleep; the same processes stay alive)"
+        sample_launch unshare-lite-all "$bin/unshare-lite" --all -- "$IMAGE/bin/sleep" 2
+    fi
+    if [[ -x $bin/unshare-lite ]]; then
+        isokit_rss_kb=$sampled_rss_kb isokit_pss_kb=$sampled_pss_kb
+    fi
+    if command -v bwrap >/dev/null; then
+        sample_launch bwrap bwrap --unshare-all --ro-bind "$IMAGE" / --proc /proc --dev /dev /bin/sleep 2
+    fi
+    if [[ -n $BUNDLE ]]; then
+        mkdir -p "$tmp/sleep-bundle"
+        jq '.process.args = ["/bin/sleep", "2"]' "$BUNDLE/config.json" >"$tmp/sleep-bundle/config.json"
+        if command -v crun >/dev/null; then
+            local enter=()
+            [[ -z $CRUN_VIEW ]] || enter=(nsenter --mount="$CRUN_VIEW" --)
+            sample_launch crun "${enter[@]}" crun --root "$tmp/crun-state" run --bundle "$tmp/sleep-bundle" bench-rss
+        fi
+        command -v runc >/dev/null && sample_launch runc runc --root "$tmp/runc-state" run --bundle "$tmp/sleep-bundle" bench-rss
+    fi
+    return 0
+}
+
+verdict() {
+    # verdict LABEL VALUE LIMIT UNIT
+    if [[ -z $2 || $2 == - ]]; then
+        printf '%-52s %s\n' "$1" "not measured (a launcher is missing, see skip lines)"
+    else
+        printf '%-52s %8s%s (target <= %s%s): %s\n' "$1" "$2" "$4" "$3" "$4" \
+            "$(awk -v v="$2" -v l="$3" 'BEGIN { print (v <= l) ? "met" : "MISSED" }')"
+    fi
+}
+
+targets() {
+    local runs_raw=$1 batch_raw=$2 r c
+    r=$(pair_ratio "$runs_raw" isokit-ns bwrap)
+    verdict "ns-only chain / bwrap (median per-round ratio)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 0.6 x
+    r=$(pair_ratio "$runs_raw" isokit-full crun)
+    verdict "full chain / crun run (median per-round ratio)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 0.5 x
+    c=$(awk '$3 == "conc" { print $1, $2, $4 }' "$batch_raw" >"$tmp/conc.raw"; pair_ratio "$tmp/conc.raw" isokit-ns bwrap)
+    verdict "$batch concurrent launches, isokit-ns / bwrap" "$([[ $c == - ]] && echo - || printf '%.2f' "$c")" 0.67 x
+    verdict "isokit processes alive during a container (VmRSS)" "${isokit_rss_kb:-}" 1024 " kB"
+    verdict "isokit processes alive during a container (Pss)" "${isokit_pss_kb:-}" 1024 " kB"
+}
+
+# Containers and cgroups a failed or interrupted run left behind. The
+# bridge, veths and mounts vanish with the benchmark's namespaces.
+remove_leftovers() {
+    local state id mnt
+    for state in crun runc; do
+        [[ -d $tmp/$state-state ]] || continue
+        for id in $("$state" --root "$tmp/$state-state" list -q 2>/dev/null); do
+            "$state" --root "$tmp/$state-state" delete -f "$id" >/dev/null 2>&1 || true
+        done
+    done
+    for mnt in $(awk '$0 ~ / - cgroup2? / { print $5 }' /proc/self/mountinfo); do
+        rmdir "$mnt"/isokit/bench-* 2>/dev/null || true
+    done
+    if [[ -n $CRUN_VIEW ]]; then
+        umount "$CRUN_VIEW" 2>/dev/null || true
+        umount "$tmp/ns" 2>/dev/null || true
+    fi
+}
