@@ -115,8 +115,14 @@ write_single_spec() {
         skip "isokit-full: not built yet: $missing"
     fi
     if [[ -x $root/scripts/contain ]]; then
-        entry L contain "$root/scripts/contain" --rootfs "$IMAGE" -- /bin/true >>"$spec"
-        entry L contain-explain "$root/scripts/contain" --explain --rootfs "$IMAGE" -- /bin/true >>"$spec"
+        # The same container as isokit-full: limits, and a veth on the
+        # bridge when scripts/netbridge exists. State goes under $tmp.
+        local net=none
+        [[ ! -x $root/scripts/netbridge ]] || net=bridge
+        local contain=("$root/scripts/contain" --name "bench-{i}" --rootfs "$IMAGE" --net "$net"
+            --memory 256M --pids-limit 64 --cpus 1)
+        entry L contain "${contain[@]}" -- /bin/true >>"$spec"
+        entry L contain-explain "${contain[@]}" --explain -- /bin/true >>"$spec"
     else
         skip "contain: scripts/contain does not exist yet"
     fi
@@ -216,10 +222,12 @@ pair_ratio() {
         END { for (r in wall) if (base[r] > 0) print wall[r] / base[r] }' "$1" | median
 }
 
-# trace_chains N: launch each available chain N times with ISOKIT_TRACE=time,
-# between two stamps, and print the median time of each step.
+# trace_chains N: launch each available chain N times with
+# ISOKIT_TRACE=time between two stamps, round-robin like the single
+# launches (so each starts after the others ran, as in the main table),
+# and print the median time of each step.
 trace_chains() {
-    local n=$1 name k id files cmd
+    local n=$1 name
     local -a chain
     for name in isokit-full isokit-ns unshare-lite-all; do
         case $name in
@@ -230,24 +238,34 @@ trace_chains() {
             *) [[ -x $bin/unshare-lite ]] || continue
                 chain=("$bin/unshare-lite" --all -- "$IMAGE/bin/stamp") ;;
         esac
-        files=()
-        for k in $(seq "$n"); do
-            id=$((200000 + k))
-            cmd=()
-            for word in "${chain[@]}"; do
-                word=${word//\{i\}/$id}
-                word=${word//\{a\}/$((id / 250 % 250 + 1))}
-                cmd+=("${word//\{b\}/$((id % 250 + 2))}")
-            done
-            ISOKIT_TRACE=time "$cache/bin/stamp" "${cmd[@]}" 2>"$tmp/trace.$k" >/dev/null || true
-            [[ $name != isokit-full ]] || "$bin/cgset" --name "bench-$id" --remove 2>/dev/null || true
-            files+=("$tmp/trace.$k")
-        done
+        entry L "$name" "$cache/bin/stamp" "${chain[@]}" >"$tmp/trace-spec.$name"
+        [[ $name != isokit-full ]] || entry C "$name" "$bin/cgset" --name "bench-{i}" --remove >>"$tmp/trace-spec.$name"
+    done
+    cat "$tmp"/trace-spec.* >"$tmp/trace-spec" 2>/dev/null || return 0
+    ISOKIT_TRACE=time MEASURE_FIRST_ID=200000 "$measure" runs "$tmp/trace-spec" "$n" 0 >/dev/null 2>"$tmp/trace.raw" || true
+    # One file per chain: a launch's lines start at its "stamp: start";
+    # the chain is known by the tool of the line after it.
+    for name in isokit-full isokit-ns unshare-lite-all; do
+        [[ -e $tmp/trace-spec.$name ]] || continue
+        awk -v want="$name" '
+            / stamp: start/ { block = $0; n = 0; next }
+            /^\[[0-9]+\] / { block = block "\n" $0; n++ }
+            n == 1 && /^\[[0-9]+\] / {
+                kind = ($2 == "cgset:") ? "isokit-full" : "?"
+            }
+            / stamp: exit/ {
+                if (kind == "?") kind = (block ~ / pivot: /) ? "isokit-ns" : "unshare-lite-all"
+                if (kind == want) print block
+                kind = ""
+            }' "$tmp/trace.raw" >"$tmp/trace.$name"
         echo "-- $name"
-        trace_table "${files[@]}"
-        awk '/stamp: start/ { s = substr($1, 2) + 0 } /stamp: exit/ { print (substr($1, 2) - s) / 1000 }' "${files[@]}" |
+        trace_table "$tmp/trace.$name"
+        awk '/stamp: start/ { s = substr($1, 2) + 0 } /stamp: exit/ { print (substr($1, 2) - s) / 1000 }' "$tmp/trace.$name" |
             median | xargs printf '%-28s %10.3f\n' "total (start to exit)"
     done
+    echo "Each step: time from the previous trace line to this one = the exec of the tool plus its work."
+    echo "unshare-lite's line comes from the launcher right after fork: the init's unshare(2) of"
+    echo "mnt,uts,ipc,net,cgroup and its fork of the command land in the step after it."
 }
 
 # The processes of a running launch: PID and its descendants.

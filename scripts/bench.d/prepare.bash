@@ -10,6 +10,7 @@ declare -A bench_need=(
     [runc]=runc
     [jq]=jq
     [gcc]=gcc
+    [musl-gcc]=musl-tools
     [ip]=iproute2
     [unshare]=util-linux
     [nsenter]=util-linux
@@ -25,8 +26,8 @@ install_missing() {
     if command -v busybox >/dev/null && ldd "$(command -v busybox)" >/dev/null 2>&1; then
         missing+=(busybox-static)
     fi
-    # gcc -static needs libc6-dev's libc.a.
-    [[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || missing+=(libc6-dev)
+    # Without musl-gcc, gcc -static needs libc6-dev's libc.a.
+    command -v musl-gcc >/dev/null || [[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || missing+=(libc6-dev)
     ((${#missing[@]})) || return 0
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     if ! ((install)) || ! command -v apt-get >/dev/null; then
@@ -40,16 +41,21 @@ install_missing() {
         note "apt-get failed; what needs the missing packages is skipped"
 }
 
-# Static C helpers, rebuilt when their source is newer.
+# Static C helpers, rebuilt when their source is newer. musl, like the
+# isokit tools: a static glibc program spends ~1 ms here in start-up (its
+# CPUID probes each exit to the hypervisor), which would inflate the floor
+# and the trace stamps. gcc (glibc) only when musl-gcc is missing.
 build_helpers() {
     mkdir -p "$cache/bin"
-    local name src
+    local name src cc=gcc
+    command -v musl-gcc >/dev/null && cc=musl-gcc
     for name in measure floor stamp; do
         src=$root/scripts/bench.d/$name.c
-        if [[ ! -x $cache/bin/$name || $src -nt $cache/bin/$name ]]; then
-            gcc -static -O2 -Wall -o "$cache/bin/$name" "$src"
+        if [[ ! -x $cache/bin/$name || $src -nt $cache/bin/$name || $cc != "$(cat "$cache/bin/.cc" 2>/dev/null)" ]]; then
+            "$cc" -static -O2 -Wall -o "$cache/bin/$name" "$src"
         fi
     done
+    echo "$cc" >"$cache/bin/.cc"
     src=$root/scripts/bench.d/nolibc-true.c
     if [[ ! -x $cache/bin/nolibc-true || $src -nt $cache/bin/nolibc-true ]]; then
         gcc -static -nostdlib -O2 -o "$cache/bin/nolibc-true" "$src"

@@ -51,13 +51,15 @@ batch_table() {
     done
 }
 
-# trace_table FILE...: each file holds one traced launch (stamp start,
-# ISOKIT_TRACE=time lines, stamp prog, stamp exit). Prints the median time
-# from each line to the next, named after the later line's tool: the exec
-# of that tool plus its step.
+# trace_table FILE NAME: FILE holds traced launches, each from "stamp:
+# start" to "stamp: exit" with the ISOKIT_TRACE=time lines between (lines
+# of launchers other than NAME are told apart by their first tool: the
+# caller writes one file per chain). Prints the median time from each line
+# to the next, named after the later line's tool: the exec of that tool
+# plus its step.
 trace_table() {
     awk '
-        FNR == 1 { prev = "" }
+        / stamp: start/ { prev = "" }
         /^\[[0-9]+\] / {
             t = substr($1, 2, length($1) - 2) + 0
             tool = $2; sub(/:$/, "", tool)
@@ -68,7 +70,7 @@ trace_table() {
             if (!(label in order)) { order[label] = ++k; names[k] = label }
         }
         END { for (i = 1; i <= k; i++) print "#order", i, names[i] > "/dev/stderr" }
-    ' "$@" 2>"$tmp/trace-order" >"$tmp/trace-steps"
+    ' "$1" 2>"$tmp/trace-order" >"$tmp/trace-steps"
     local label i med
     printf '%-28s %10s\n' "step (time since previous line)" "median ms"
     while read -r _ i label; do
