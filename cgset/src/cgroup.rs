@@ -195,12 +195,14 @@ fn remove_tree(dir: &Path) -> anyhow::Result<()> {
             remove_tree(&entry.path())?;
         }
     }
-    std::fs::remove_dir(dir).with_context(|| format!("remove cgroup '{}'", dir.display())).map_err(|err| {
-        match err.root_cause().downcast_ref::<std::io::Error>().map(|e| e.kind()) {
-            Some(ErrorKind::ResourceBusy) => err.context("processes are still in it"),
-            _ => err,
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        // rmdir(2) of a cgroup that still has processes fails with EBUSY.
+        Err(err) if err.kind() == ErrorKind::ResourceBusy => {
+            Err(anyhow!("remove cgroup '{}': Device or resource busy (processes are still in it)", dir.display()))
         }
-    })
+        Err(err) => Err(err).with_context(|| format!("remove cgroup '{}'", dir.display())),
+    }
 }
 
 #[cfg(test)]
