@@ -44,13 +44,16 @@ in_cgset() {
     run --separate-stderr sandboxed cgset --name "$NAME" "${options[@]}" -- bash -c "$CG_FUNCS; $2"
 }
 
-# Whether memory plus swap can be limited here (v1 memsw needs swap
-# accounting; v2 memory.swap.max too, and is absent with swapaccount=0).
+# swap_limit_supported NAME: whether memory plus swap can be limited, as the
+# kernel shows it in the files of the existing cgroup NAME: v1 needs swap
+# accounting for memory.memsw.*; v2 offers memory.swap.max unless it is off.
 swap_limit_supported() {
+    local leaf
+    leaf=$(cg_leaf memory "$1")
     if [[ $(cg_mode memory) == v1 ]]; then
-        [[ -e $(cg_mount_of memory | cut -d' ' -f2)/memory.memsw.limit_in_bytes ]]
+        [[ -e $leaf/memory.memsw.limit_in_bytes ]]
     else
-        ! grep -qw swapaccount=0 /proc/cmdline
+        [[ -e $leaf/memory.swap.max ]]
     fi
 }
 
@@ -84,7 +87,11 @@ assert_no_cgroup_left() {
 }
 
 @test "--memory-swap limits memory plus swap (or fails cleanly where swap accounting is off)" {
-    if ! swap_limit_supported; then
+    # Made first without swap, to see which files the kernel gives it.
+    run --separate-stderr cgset --name "$NAME" --memory 32M
+    assert_status 0
+    if ! swap_limit_supported "$NAME"; then
+        cg_cleanup "$NAME"
         run --separate-stderr sandboxed cgset --name "$NAME" --memory 32M --memory-swap 48M true
         assert_status 125
         assert_no_cgroup_left "$NAME"
@@ -98,8 +105,10 @@ assert_no_cgroup_left() {
 
 @test "a command allocating far beyond --memory is OOM-killed (137); one under it is not" {
     local swap=()
-    swap_limit_supported && swap=(--memory-swap 32M)
-    if ! swap_limit_supported && [[ $(wc -l </proc/swaps) -gt 1 ]]; then
+    run cgset --name "$NAME" --memory 32M
+    assert_status 0
+    swap_limit_supported "$NAME" && swap=(--memory-swap 32M)
+    if ((${#swap[@]} == 0)) && [[ $(wc -l </proc/swaps) -gt 1 ]]; then
         skip "swap is on and cannot be limited here: the allocation could swap instead of OOM"
     fi
     # tail holds the whole newline-less input in memory: 200M really allocated.
@@ -321,4 +330,45 @@ EOF
     [[ $stderr == "cgset: isokit/$NAME: "* ]] || fail "$stderr"
     [[ $stderr == *"$(cg_leaf pids "$NAME") pids.max=5"* ]] || fail "$stderr"
     [[ $stderr == *"$(cg_leaf "" "$NAME")"* ]] || fail "$stderr"
+}
+
+@test "PROG not found: 127, and the cgroup made for it is removed" {
+    run -127 --separate-stderr sandboxed cgset --name "$NAME" --pids 5 -- /no/such/program
+    assert_status 127
+    assert_equal "$stderr" "cgset: cannot run '/no/such/program': No such file or directory"
+    assert_no_cgroup_left "$NAME"
+}
+
+# The v2 ancestors' cgroup.subtree_control before a test changed them, to
+# put back in teardown ("FILE CONTROLLER" lines for what was not enabled).
+restore_subtree_control() {
+    local file controller
+    while read -r file controller; do
+        echo "-$controller" >"$file" 2>/dev/null || true
+    done <"$BATS_TEST_TMPDIR/enabled-by-test"
+}
+
+@test "a controller on v2 is enabled down the tree (root, isokit/) but never in the leaf" {
+    # hugetlb is on v2 on this hybrid host and in the pure-v2 VM alike.
+    [[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]] || skip "no 2 MB huge pages on this kernel"
+    [[ $(cg_mode hugetlb) == v2 ]] || skip "hugetlb is on v1 here"
+    local root dir
+    root=$(cg_mount_of "" | cut -d' ' -f2)
+    grep -qw hugetlb "$root/cgroup.controllers" || skip "the v2 hierarchy does not offer hugetlb"
+    for dir in "$root" "$root/isokit"; do
+        grep -qw hugetlb "$dir/cgroup.subtree_control" 2>/dev/null || echo "$dir/cgroup.subtree_control hugetlb"
+    done | tac >"$BATS_TEST_TMPDIR/enabled-by-test"
+    in_cgset --set hugetlb.2MB.max=4M -- 'cg_read "" hugetlb.2MB.max -; cat "$(cg_dir "")/cgroup.subtree_control"'
+    local status_inside=$status output_inside=$output
+    local root_enabled isokit_enabled
+    root_enabled=$(cat "$root/cgroup.subtree_control")
+    isokit_enabled=$(cat "$root/isokit/cgroup.subtree_control")
+    cg_cleanup "$NAME"
+    restore_subtree_control
+    status=$status_inside
+    assert_status 0
+    # The leaf's own cgroup.subtree_control (second line) is empty.
+    assert_equal "$output_inside" 4194304
+    [[ " $root_enabled " == *" hugetlb "* ]] || fail "root: $root_enabled"
+    [[ " $isokit_enabled " == *" hugetlb "* ]] || fail "isokit/: $isokit_enabled"
 }

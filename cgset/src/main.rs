@@ -55,25 +55,35 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
 
     let mut created = Created::default();
     let mut moved: Vec<(i32, Hierarchy, String)> = Vec::new();
-    match place(&plan, &targets, &origins, &relative, &mut created, &mut moved) {
+    let err = match place(&plan, &targets, &origins, &relative, &mut created, &mut moved) {
         Ok(report) => {
-            created.forget();
             tool.trace(format_args!("{relative}: {report}"));
-            finish(tool, &tail)
-        }
-        Err(err) => {
-            for (pid, hierarchy, origin) in moved.iter().rev() {
-                if let Some(dir) = cgroup::dir_of(hierarchy, origin) {
-                    let _ = cgroup::move_into(&dir, *pid);
-                }
+            if tail.is_empty() {
+                created.forget();
+                return Ok(ExitCode::SUCCESS);
             }
-            let left = created.undo();
-            if left.is_empty() {
-                Err(err)
-            } else {
-                Err(err.context(format!("(could not remove {})", left.join(", "))))
-            }
+            // Returns only if PROG could not be run: then the cgroup made
+            // for it is undone like any other failed step.
+            tool.exec(&tail)
         }
+        Err(err) => err,
+    };
+    Err(undo(err, &moved, &mut created))
+}
+
+/// Move the processes back where they were, then remove the directories
+/// this run made (a cgroup with processes in it cannot be removed).
+fn undo(err: anyhow::Error, moved: &[(i32, Hierarchy, String)], created: &mut Created) -> anyhow::Error {
+    for (pid, hierarchy, origin) in moved.iter().rev() {
+        if let Some(dir) = cgroup::dir_of(hierarchy, origin) {
+            let _ = cgroup::move_into(&dir, *pid);
+        }
+    }
+    let left = created.undo();
+    if left.is_empty() {
+        err
+    } else {
+        err.context(format!("(could not remove {})", left.join(", ")))
     }
 }
 
@@ -140,7 +150,7 @@ fn prefixed(prefix: &str, text: &str) -> String {
     }
 }
 
-/// Exec the tail, or exit 0 when there is none.
+/// After --remove: exec the tail, or exit 0 when there is none.
 fn finish(tool: &Tool, tail: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
     if tail.is_empty() {
         return Ok(ExitCode::SUCCESS);
