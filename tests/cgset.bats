@@ -372,3 +372,22 @@ restore_subtree_control() {
     [[ " $root_enabled " == *" hugetlb "* ]] || fail "root: $root_enabled"
     [[ " $isokit_enabled " == *" hugetlb "* ]] || fail "isokit/: $isokit_enabled"
 }
+
+@test "--io-weight 500 lands in the weight file the kernel offers (v1: 60 on blkio's scale)" {
+    in_cgset --io-weight 500 -- '
+        if [[ $(cg_mode blkio) == v1 ]]; then dir=$(cg_dir blkio); else dir=$(cg_dir io); fi
+        for file in io.weight io.bfq.weight blkio.weight blkio.bfq.weight; do
+            [[ -e $dir/$file ]] && echo "$file $(cat "$dir/$file")"
+        done'
+    if [[ $status == 125 ]]; then
+        # No weight file at all (no io.cost, no BFQ): the error names the file.
+        [[ $stderr == "cgset: write '"*"weight': No such file or directory" ]] || fail "$stderr"
+        assert_no_cgroup_left "$NAME"
+        return
+    fi
+    assert_status 0
+    case ${lines[0]} in
+    "io.weight default 500" | "io.bfq.weight default 60" | "blkio.weight 60" | "blkio.bfq.weight 60") ;;
+    *) fail "unexpected: $output" ;;
+    esac
+}

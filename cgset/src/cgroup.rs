@@ -107,7 +107,9 @@ impl Target {
                 }
                 Err(err) => return Err(err).with_context(|| format!("create cgroup '{}'", dir.display())),
             }
-            if self.controllers.iter().any(|c| c == "cpuset") && self.hierarchy.version != Version::V2 {
+            // Whenever cpuset is bound here, asked for or only co-mounted
+            // with a controller that was (e.g. `cpu,cpuset`).
+            if matches!(&self.hierarchy.version, Version::V1(bound) if bound.iter().any(|c| c == "cpuset")) {
                 v1::inherit_cpuset(&dir)?;
             }
         }
@@ -293,6 +295,18 @@ mod tests {
         assert!(created.undo().is_empty());
         assert!(!tree.exists("isokit/a"));
         assert!(tree.exists("isokit/other"));
+    }
+
+    #[test]
+    fn a_comounted_cpuset_gets_cpus_and_mems_even_when_only_cpu_is_asked_for() {
+        let tree = Tree::new("cg-comount");
+        tree.cgroup("", &[("cpuset.cpus", "0-3"), ("cpuset.mems", "0")]);
+        tree.cgroup("isokit", &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
+        tree.cgroup("isokit/a", &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
+        let target = Target { hierarchy: hierarchy(&tree, Version::V1(s(&["cpu", "cpuset"]))), controllers: s(&["cpu"]) };
+        target.create(&s(&["a"]), &mut Created::default()).expect("create");
+        assert_eq!(tree.read("isokit/a/cpuset.cpus"), "0-3");
+        assert_eq!(tree.read("isokit/a/cpuset.mems"), "0");
     }
 
     #[test]
