@@ -24,13 +24,15 @@ setup() {
 
 teardown() {
     local name
-    for name in "$NAME" "${EXTRA_NAMES[@]}"; do
-        cg_cleanup "$name"
-    done
     if [[ -n ${BG_PID:-} ]]; then
         kill -KILL "$BG_PID" 2>/dev/null || true
         wait "$BG_PID" 2>/dev/null || true
     fi
+    for name in "$NAME" "${EXTRA_NAMES[@]}"; do
+        cg_cleanup "$name"
+    done
+    # After the cgroups are gone: put back what a test enabled.
+    restore_subtree_control
 }
 
 # Run a bash script inside cgset OPTIONS..., with the cgroup helpers defined.
@@ -339,38 +341,59 @@ EOF
     assert_no_cgroup_left "$NAME"
 }
 
-# The v2 ancestors' cgroup.subtree_control before a test changed them, to
-# put back in teardown ("FILE CONTROLLER" lines for what was not enabled).
+# The v2 cgroup.subtree_control files a test is about to change, with the
+# controller they lacked, deepest first: teardown disables it again there.
+remember_subtree_control() {
+    local controller=$1 dir
+    shift
+    for dir in "$@"; do
+        grep -qw "$controller" "$dir/cgroup.subtree_control" 2>/dev/null || echo "$dir/cgroup.subtree_control $controller"
+    done | tac >"$BATS_TEST_TMPDIR/enabled-by-test"
+}
+
 restore_subtree_control() {
     local file controller
+    [[ -e $BATS_TEST_TMPDIR/enabled-by-test ]] || return 0
     while read -r file controller; do
         echo "-$controller" >"$file" 2>/dev/null || true
     done <"$BATS_TEST_TMPDIR/enabled-by-test"
 }
 
-@test "a controller on v2 is enabled down the tree (root, isokit/) but never in the leaf" {
-    # hugetlb is on v2 on this hybrid host and in the pure-v2 VM alike.
+# hugetlb is on v2 on this hybrid host and in the pure-v2 VM alike: the
+# v2 mount point if 2 MB huge pages can be limited through v2.
+v2_hugetlb_root() {
     [[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]] || skip "no 2 MB huge pages on this kernel"
     [[ $(cg_mode hugetlb) == v2 ]] || skip "hugetlb is on v1 here"
-    local root dir
+    local root
     root=$(cg_mount_of "" | cut -d' ' -f2)
     grep -qw hugetlb "$root/cgroup.controllers" || skip "the v2 hierarchy does not offer hugetlb"
-    for dir in "$root" "$root/isokit"; do
-        grep -qw hugetlb "$dir/cgroup.subtree_control" 2>/dev/null || echo "$dir/cgroup.subtree_control hugetlb"
-    done | tac >"$BATS_TEST_TMPDIR/enabled-by-test"
+    V2_ROOT=$root
+}
+
+@test "a controller on v2 is enabled down the tree (root, isokit/) but never in the leaf" {
+    v2_hugetlb_root
+    remember_subtree_control hugetlb "$V2_ROOT" "$V2_ROOT/isokit"
     in_cgset --set hugetlb.2MB.max=4M -- 'cg_read "" hugetlb.2MB.max -; cat "$(cg_dir "")/cgroup.subtree_control"'
-    local status_inside=$status output_inside=$output
-    local root_enabled isokit_enabled
-    root_enabled=$(cat "$root/cgroup.subtree_control")
-    isokit_enabled=$(cat "$root/isokit/cgroup.subtree_control")
-    cg_cleanup "$NAME"
-    restore_subtree_control
-    status=$status_inside
     assert_status 0
     # The leaf's own cgroup.subtree_control (second line) is empty.
-    assert_equal "$output_inside" 4194304
-    [[ " $root_enabled " == *" hugetlb "* ]] || fail "root: $root_enabled"
-    [[ " $isokit_enabled " == *" hugetlb "* ]] || fail "isokit/: $isokit_enabled"
+    assert_equal "$output" 4194304
+    grep -qw hugetlb "$V2_ROOT/cgroup.subtree_control" || fail "root: $(cat "$V2_ROOT/cgroup.subtree_control")"
+    grep -qw hugetlb "$V2_ROOT/isokit/cgroup.subtree_control" || fail "isokit/: $(cat "$V2_ROOT/isokit/cgroup.subtree_control")"
+}
+
+@test "no internal processes: a cgroup with a process cannot enable controllers below it; nothing is left" {
+    v2_hugetlb_root
+    local outer
+    outer=$(cg_leaf "" "$NAME")
+    remember_subtree_control hugetlb "$V2_ROOT" "$V2_ROOT/isokit" "$outer"
+    cgset --name "$NAME" -- sleep 60 &
+    BG_PID=$!
+    wait_for grep -qx "$BG_PID" "$outer/cgroup.procs"
+    run --separate-stderr cgset --name "$NAME/inner" --set hugetlb.2MB.max=4M -- touch "$BATS_TEST_TMPDIR/ran"
+    assert_status 125
+    assert_equal "$stderr" "cgset: write '+hugetlb' to '$outer/cgroup.subtree_control': Device or resource busy (a cgroup with processes cannot enable controllers for its children)"
+    [[ ! -e $outer/inner ]] || fail "inner was left"
+    [[ ! -e $BATS_TEST_TMPDIR/ran ]] || fail "the command ran"
 }
 
 @test "--io-weight 500 lands in the weight file the kernel offers (v1: 60 on blkio's scale)" {

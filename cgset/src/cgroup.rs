@@ -58,7 +58,10 @@ pub fn resolve(hierarchies: &[Hierarchy], v2_offers: &[String], wanted: &[Wanted
         }
     }
     if targets.is_empty() {
-        return Err(anyhow!("no cgroup hierarchy is mounted (none in /proc/self/mountinfo)"));
+        return Err(match hierarchies.is_empty() {
+            true => anyhow!("no cgroup hierarchy is mounted (none in /proc/self/mountinfo)"),
+            false => anyhow!("nothing to do: no limit given, and no cgroup v2 hierarchy to join"),
+        });
     }
     Ok(targets)
 }
@@ -245,6 +248,8 @@ mod tests {
         );
         let none = resolve(&mounts::parse(HYBRID), &[], &[]).expect("resolve");
         assert_eq!(labels(&none), [("v2".into(), vec![])]);
+        let v1_only = mounts::parse("1 0 0:5 / /cg/memory rw - cgroup none rw,memory\n");
+        assert!(resolve(&v1_only, &[], &[]).is_err(), "nothing to join");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::anyhow;
 
 use crate::files;
 use crate::limits::Limits;
@@ -34,8 +34,14 @@ pub fn enable(parent: &Path, controllers: &[String]) -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    files::write(&file, &missing.join(" "))
-        .context("enable controllers (a cgroup with processes cannot enable them for its children)")
+    files::write(&file, &missing.join(" ")).map_err(|err| {
+        let busy = err.root_cause().downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error);
+        if busy == Some(libc::EBUSY) {
+            anyhow!("{} (a cgroup with processes cannot enable controllers for its children)", chainload::describe(&err))
+        } else {
+            err
+        }
+    })
 }
 
 /// Write the limits of CONTROLLERS into the cgroup DIR. Returns
