@@ -8,9 +8,19 @@
 
 load helpers
 
+# pivot needs an image; the test's own temporary directories are bound at
+# the same path inside, so that programs a test writes there (a
+# non-executable file, a PATH entry) exist in the new root too.
+ROOTFS="$BATS_FILE_TMPDIR/rootfs"
+
+setup_file() {
+    "$BATS_TEST_DIRNAME/../scripts/mkrootfs" busybox "$BATS_FILE_TMPDIR/rootfs"
+}
+
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
     [unshare-lite]="unshare-lite --mount --uts"
+    [pivot]="pivot --bind $BATS_RUN_TMPDIR:$BATS_RUN_TMPDIR $ROOTFS"
 )
 
 tools() {

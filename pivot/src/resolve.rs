@@ -61,7 +61,9 @@ pub fn mountpoint(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Res
     let target = match open_in_root(root, destination) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => create(root, destination, kind)?,
-        Err(Errno::EXDEV) => bail!("'{shown}' resolves through a magic link (/proc/*/root and the like): refusing it"),
+        Err(Errno::EXDEV | Errno::ELOOP) => {
+            bail!("'{shown}' resolves through a magic link (/proc/PID/root and the like) or a symlink loop: refusing it")
+        }
         Err(err) => return Err(anyhow!(err)).context(format!("resolve '{shown}' inside the new root")),
     };
     let stat = fstat(&target).with_context(|| format!("stat '{shown}'"))?;
