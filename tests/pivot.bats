@@ -349,3 +349,39 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     assert_status 0
     assert_equal "${stderr_lines[1]}" "pivot: root '$IMG', proc, dev, sysfs ro, tmpfs /t, root ro; pivot_root"
 }
+
+@test "mkrootfs busybox: static busybox, applets linked, users, hostname, /tmp" {
+    [[ -x $IMG/bin/busybox ]]
+    run file -L "$IMG/bin/busybox"
+    [[ $output == *"statically linked"* ]] || fail "$output"
+    run contain "$IMG" -- sh -c 'readlink /bin/sh; cat /etc/hostname; cut -d: -f1,3 /etc/passwd; cut -d: -f1,3 /etc/group; stat -c %a /tmp; which awk'
+    assert_equal "$output" $'/bin/busybox\nisokit\nroot:0\nnobody:65534\nroot:0\ntty:5\nnobody:65534\n1777\n/usr/bin/awk'
+    run "$ROOT/scripts/mkrootfs" busybox "$IMG"
+    assert_status 1
+    assert_equal "$output" "mkrootfs: '$IMG' is not empty"
+}
+
+@test "mkrootfs tar: unpacks an export; entries leaving DIR are refused, nothing written" {
+    local dir="$BATS_TEST_TMPDIR"
+    tar -cf "$dir/export.tar" -C "$IMG" .
+    "$ROOT/scripts/mkrootfs" tar "$dir/export.tar" "$dir/unpacked"
+    run contain "$dir/unpacked" -- cat /etc/hostname
+    assert_equal "$output" isokit
+
+    mkdir "$dir/src" && echo x >"$dir/src/f"
+    tar -cf "$dir/climb.tar" -C "$dir/src" --transform 's,^f$,../escape,' f 2>/dev/null
+    tar -cPf "$dir/absolute.tar" "$dir/src/f"
+    run "$ROOT/scripts/mkrootfs" tar "$dir/climb.tar" "$dir/out1"
+    assert_status 1
+    assert_equal "$output" "mkrootfs: '$dir/climb.tar': entry '../escape' leaves the target directory"
+    run "$ROOT/scripts/mkrootfs" tar "$dir/absolute.tar" "$dir/out2"
+    assert_status 1
+    assert_equal "$output" "mkrootfs: '$dir/absolute.tar': entry '$dir/src/f' is an absolute path"
+    [[ ! -e $dir/out1 && ! -e $dir/out2 && ! -e $dir/escape ]] || fail "something was written"
+}
+
+@test "--no-proc --no-dev --no-sys leave the image's own directories as they are" {
+    run contain --no-proc --no-dev --no-sys "$IMG" -- sh -c 'ls -A /proc /sys /dev | tr -d "\n"; echo; pwd'
+    assert_status 0
+    assert_equal "$output" $'/dev:/proc:/sys:\n/'
+}
