@@ -385,3 +385,34 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     assert_status 0
     assert_equal "$output" $'/dev:/proc:/sys:\n/'
 }
+
+@test "in a user namespace, where mknod is refused, /dev nodes are the host's, bound" {
+    run sandboxed unshare-lite --user --map-root --mount --pid --net -- pivot "$IMG" -- sh -c '
+        for d in null zero full random urandom tty; do stat -c "%n %F %t:%T" /dev/$d; done
+        awk "\$5 == \"/dev/null\" { print \$4 }" /proc/self/mountinfo
+        echo hi > /dev/null && echo writable'
+    assert_status 0
+    local d want=""
+    for d in null zero full random urandom tty; do
+        want+="/dev/$d $(stat -c '%F %t:%T' /dev/$d)"$'\n'
+    done
+    # A bind of the host's node shows its path in the host's /dev as root.
+    assert_equal "$output" "${want}/null"$'\n'"writable"
+}
+
+@test "rootless: an unprivileged user pivots inside its own user namespace" {
+    local bin pub
+    bin=$(public_bin)
+    pub=$(public_tmp)
+    cp -a "$IMG" "$pub/img"
+    chmod 0755 "$pub/img"
+    run sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups -- \
+        "$bin/unshare-lite" --user --map-root --mount --pid --net -- "$bin/pivot" --tmp-overlay "$pub/img" -- sh -c '
+            id -u; (cd /dev && for f in *; do printf "%s " "$f"; done); echo; pwd'
+    assert_status 0
+    assert_equal "$output" $'0\nfd full null ptmx pts random shm stderr stdin stdout tty urandom zero \n/'
+    # Without a user namespace of its own the same user is refused, by the
+    # kernel if not by pivot, and exits 125.
+    run sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups -- "$bin/pivot" "$pub/img" -- true
+    assert_status 125
+}

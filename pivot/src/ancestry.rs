@@ -19,17 +19,29 @@ pub fn ancestor_in_other_namespace(kind: &str) -> anyhow::Result<bool> {
     let mut pid = parent_of("self");
     for _ in 0..MAX_DEPTH {
         let Some(current) = pid.filter(|&p| p > 0) else { return Ok(false) };
-        match namespace_of(current, kind) {
-            Some(theirs) if theirs != own => return Ok(true),
-            Some(_) => pid = parent_of(&current.to_string()),
-            None => return Ok(false),
+        match fs::read_link(format!("/proc/{current}/ns/{kind}")) {
+            Ok(theirs) if theirs != own => return Ok(true),
+            Ok(_) => pid = parent_of(&current.to_string()),
+            // Reading another process's namespace needs ptrace access to
+            // it. Inside a user namespace of its own, the ancestors outside
+            // it (the unshare-lite --user launcher) are out of reach: they
+            // are in other namespaces. And no process in a child user
+            // namespace holds CAP_SYS_ADMIN over the host's mount
+            // namespace, so even a wrong guess here can mount nothing there.
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => return in_child_user_namespace(),
+            Err(_) => return Ok(false),
         }
     }
     Ok(false)
 }
 
-fn namespace_of(pid: u32, kind: &str) -> Option<PathBuf> {
-    fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()
+/// The initial user namespace has a fixed nsfs inode (PROC_USER_INIT_INO,
+/// include/linux/proc_ns.h).
+const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
+
+fn in_child_user_namespace() -> anyhow::Result<bool> {
+    let own = fs::read_link("/proc/self/ns/user").context("read '/proc/self/ns/user'")?;
+    Ok(own != PathBuf::from(INITIAL_USER_NAMESPACE))
 }
 
 /// The PPid line of /proc/PID/status (0 for a namespace's PID 1).

@@ -46,12 +46,14 @@ impl Root {
         made?;
 
         let pts = open_entry(&dev, "pts")?;
-        let devpts = sys::new_filesystem(
-            "devpts",
-            &[("newinstance", ""), ("ptmxmode", "0666"), ("mode", "0620"), ("gid", "5")],
-            attr::NOSUID | attr::NOEXEC,
-        )
-        .context("mount devpts")?;
+        let mut options = vec![("newinstance", ""), ("ptmxmode", "0666"), ("mode", "0620")];
+        // Terminals belong to group tty (5), as Docker makes them, where that
+        // group exists: in a user namespace that does not map gid 5 the
+        // kernel refuses the option.
+        if gid_is_mapped(TTY_GID) {
+            options.push(("gid", "5"));
+        }
+        let devpts = sys::new_filesystem("devpts", &options, attr::NOSUID | attr::NOEXEC).context("mount devpts")?;
         sys::attach(&devpts, &pts).context("attach devpts on '/dev/pts'")?;
 
         let shm = open_entry(&dev, "shm")?;
@@ -59,6 +61,18 @@ impl Root {
             .context("mount tmpfs for /dev/shm")?;
         sys::attach(&tmpfs, &shm).context("attach tmpfs on '/dev/shm'")
     }
+}
+
+const TTY_GID: u64 = 5;
+
+/// Whether `gid` has a mapping in this process's user namespace: a line
+/// "inside outside count" of /proc/self/gid_map with inside <= gid < inside+count.
+fn gid_is_mapped(gid: u64) -> bool {
+    let Ok(map) = std::fs::read_to_string("/proc/self/gid_map") else { return false };
+    map.lines().any(|line| {
+        let fields: Vec<u64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        matches!(fields.as_slice(), [inside, _, count] if *inside <= gid && gid - inside < *count)
+    })
 }
 
 fn populate(dev: &OwnedFd) -> anyhow::Result<()> {
