@@ -3,7 +3,6 @@
 //! /proc/PID/status) until one is in another namespace of the kind.
 
 use std::fs;
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -41,7 +40,7 @@ const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
 
 fn in_child_user_namespace() -> anyhow::Result<bool> {
     let own = fs::read_link("/proc/self/ns/user").context("read '/proc/self/ns/user'")?;
-    Ok(own != PathBuf::from(INITIAL_USER_NAMESPACE))
+    Ok(own.as_os_str() != INITIAL_USER_NAMESPACE)
 }
 
 /// The PPid line of /proc/PID/status (0 for a namespace's PID 1).
