@@ -124,7 +124,9 @@ pub fn new_filesystem(fstype: &str, options: &[(&str, &str)], attributes: u64) -
     let c_type = CString::new(fstype).map_err(|_| Errno::EINVAL)?;
     // SAFETY: fsopen(2) reads a NUL-terminated name during the call.
     let context = owned(unsafe { libc::syscall(libc::SYS_fsopen, c_type.as_ptr(), FSOPEN_CLOEXEC) })?;
-    for (key, value) in options {
+    // "source" names the mount in mountinfo ("proc", "tmpfs"), as mount(8)
+    // would; without it the kernel shows "none".
+    for (key, value) in [("source", fstype)].iter().chain(options) {
         let c_key = CString::new(*key).map_err(|_| Errno::EINVAL)?;
         let c_value = CString::new(*value).map_err(|_| Errno::EINVAL)?;
         // FSCONFIG_SET_FLAG is 0: a key without a value is a flag option.
