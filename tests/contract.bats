@@ -12,14 +12,22 @@ load cgroup
 # cgset's cgroup for these tests: one name per suite run, removed after each test.
 CONTRACT_CGROUP="isokit-contract-$$"
 
+# pivot needs an image; the test's own temporary directories are bound at
+# the same path inside, so that programs a test writes there (a
+# non-executable file, a PATH entry) exist in the new root too.
+ROOTFS="$BATS_FILE_TMPDIR/rootfs"
+
+
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
     [unshare-lite]="unshare-lite --mount --uts"
     [cgset]="cgset --name $CONTRACT_CGROUP --pids 64"
+    [pivot]="pivot --bind $BATS_RUN_TMPDIR:$BATS_RUN_TMPDIR $ROOTFS"
 )
 
 setup_file() {
     cg_remember_parents
+    "$BATS_TEST_DIRNAME/../scripts/mkrootfs" busybox "$BATS_FILE_TMPDIR/rootfs"
 }
 
 teardown_file() {
