@@ -7,11 +7,36 @@
 # final exec. A tool is listed here when it lands.
 
 load helpers
+load cgroup
+
+# cgset's cgroup for these tests: one name per suite run, removed after each test.
+CONTRACT_CGROUP="isokit-contract-$$"
+
+# pivot needs an image; the test's own temporary directories are bound at
+# the same path inside, so that programs a test writes there (a
+# non-executable file, a PATH entry) exist in the new root too.
+ROOTFS="$BATS_FILE_TMPDIR/rootfs"
+
 
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
     [unshare-lite]="unshare-lite --mount --uts"
+    [cgset]="cgset --name $CONTRACT_CGROUP --pids 64"
+    [pivot]="pivot --bind $BATS_RUN_TMPDIR:$BATS_RUN_TMPDIR $ROOTFS"
 )
+
+setup_file() {
+    cg_remember_parents
+    "$BATS_TEST_DIRNAME/../scripts/mkrootfs" busybox "$BATS_FILE_TMPDIR/rootfs"
+}
+
+teardown_file() {
+    cg_forget_parents
+}
+
+teardown() {
+    cg_cleanup "$CONTRACT_CGROUP"
+}
 
 tools() {
     printf '%s\n' "${!CHAIN[@]}" | sort
@@ -36,6 +61,10 @@ exits_125_on_unknown_option() {
 }
 
 exits_125_on_missing_command() {
+    # cgset without PROG applies the limits and exits 0 (DESIGN.md, "cgset":
+    # it can limit other processes with --pid, or prepare a cgroup); that
+    # case is tested in cgset.bats.
+    [[ $1 == cgset ]] && return 0
     run --separate-stderr sandboxed ${CHAIN[$1]}
     assert_status 125
     [[ $stderr == *"missing command"* ]] || fail "$1: $stderr"
@@ -99,13 +128,14 @@ passes_non_utf8_through() {
 }
 
 rejects_non_utf8_option() {
-    run --separate-stderr "$1" --hostname $'\xff' true
+    run --separate-stderr "$1" "$2" $'\xff' true
     assert_status 125
 }
 
 @test "a non-UTF-8 option value is refused" {
-    # Only tools with a string option take part; --hostname is unshare-lite's.
-    rejects_non_utf8_option unshare-lite
+    # Only tools with a string option take part, each with one of its own.
+    rejects_non_utf8_option unshare-lite --hostname
+    rejects_non_utf8_option cgset --name
 }
 
 help_exits_0() {

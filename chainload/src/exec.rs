@@ -19,6 +19,12 @@ pub struct ExecFailure {
 }
 
 impl ExecFailure {
+    /// For tools that exec by other means than [`Tool::exec`] (pivot's
+    /// `--next-from-host` execs an fd): the same 126/127 reporting.
+    pub fn new(program: OsString, error: io::Error) -> ExecFailure {
+        ExecFailure { program, error }
+    }
+
     pub fn status(&self) -> u8 {
         match self.error.kind() {
             io::ErrorKind::NotFound => EXIT_NOT_FOUND,

@@ -1,0 +1,194 @@
+//! Command line of cgset, and every check made before anything is created.
+
+use argh::FromArgs;
+use chainload::{usage, Chained};
+
+use crate::limits::Limits;
+use crate::values::{self, Limit};
+
+#[derive(FromArgs)]
+#[argh(
+    help_triggers("-h", "--help"),
+    example = "Run a shell limited to 256 MiB (no swap beyond it), half a CPU and 64 processes:\n  $ cgset --name web --memory 256M --memory-swap 256M --cpus 0.5 --pids 64 -- sh\n  $ cgset --remove --name web",
+    example = "Limit a running process, then pin it to CPU 0:\n  $ cgset --name batch --pid 4242 --cpuset 0",
+    note = "Usage: cgset [OPTIONS] [--] [PROG [ARGS...]]\nCreates the cgroup isokit/NAME below the root of each cgroup hierarchy it needs, writes the limits, moves itself (or each --pid) into it, checks /proc/PID/cgroup, then execs PROG. Without PROG it applies and exits 0 (and only with --pid does anything move).\nEach controller is driven through cgroup v2 when the v2 hierarchy offers it, else through its v1 hierarchy (hybrid hosts). The process always joins the v2 hierarchy too when one is mounted, even with no v2 controller to drive, so that its v2 membership (systemd's process tracking, a later cgroup namespace) matches the v1 ones.\nSIZE: bytes, or a number with K, M or G (1024-based), or max. --memory-swap is memory plus swap, as Docker's: v1 memory.memsw.limit_in_bytes; v2 memory.swap.max gets SIZE minus --memory.\nWeights are on v2's 1..10000 scale. On v1, cpu.shares = 2 + ceil((W-1)*262142/9999) and blkio.weight = 10 + ceil((W-1)*990/9999), the inverses of runc's conversions.\n--set writes any control file of the cgroup (after the limits above); a file the kernel does not offer is an error, never created. Every value is checked before anything is created; a failure later removes the directories this run made.\n--remove deletes isokit/NAME (and empty cgroups below it) in every hierarchy; isokit/ itself stays, shared by all.\nISOKIT_TRACE=1 prints the cgroup directories and the values written.",
+    error_code(125, "cgset itself failed (bad option or value, a cgroup could not be made or joined)"),
+    error_code(126, "PROG was found but could not be executed"),
+    error_code(127, "PROG was not found"),
+)]
+/// Place a process in a cgroup with resource limits, then exec PROG in it.
+pub struct Options {
+    /// the cgroup, created as isokit/PATH (default: the PID that joins it)
+    #[argh(option, arg_name = "PATH")]
+    name: Option<String>,
+    /// memory limit (memory.max; v1 memory.limit_in_bytes)
+    #[argh(option, arg_name = "SIZE")]
+    memory: Option<String>,
+    /// memory plus swap limit, at least --memory (requires --memory)
+    #[argh(option, arg_name = "SIZE")]
+    memory_swap: Option<String>,
+    /// CPU time limit in CPUs, e.g. 0.5 (cpu.max; v1 cpu.cfs_quota_us per 100000 us)
+    #[argh(option, arg_name = "N")]
+    cpus: Option<String>,
+    /// relative CPU weight 1..10000 (cpu.weight; v1 cpu.shares)
+    #[argh(option, arg_name = "N")]
+    cpu_weight: Option<String>,
+    /// maximum number of processes (pids.max)
+    #[argh(option, arg_name = "N")]
+    pids: Option<String>,
+    /// relative I/O weight 1..10000 (io.weight; v1 blkio.weight)
+    #[argh(option, arg_name = "N")]
+    io_weight: Option<String>,
+    /// CPUs allowed, e.g. 0-3,6 (cpuset.cpus)
+    #[argh(option, arg_name = "LIST")]
+    cpuset: Option<String>,
+    /// write VALUE to the control file FILE of the cgroup (repeatable)
+    #[argh(option, arg_name = "FILE=VALUE")]
+    set: Vec<String>,
+    /// move process PID into the cgroup instead of cgset itself (repeatable)
+    #[argh(option, arg_name = "PID")]
+    pid: Vec<String>,
+    /// delete the cgroup (it must hold no processes) instead of making it
+    #[argh(switch)]
+    remove: bool,
+    /// the program to run in the cgroup, and its arguments
+    #[argh(positional, greedy, arg_name = "PROG")]
+    command: Vec<String>,
+}
+
+impl Chained for Options {
+    fn command_len(&self) -> usize {
+        self.command.len()
+    }
+}
+
+/// What to do, checked; built before any file is touched.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Components of NAME, below isokit/.
+    pub name: Vec<String>,
+    pub limits: Limits,
+    /// The processes to move in (cgset's own PID when it execs PROG).
+    pub pids: Vec<i32>,
+    pub remove: bool,
+}
+
+impl Options {
+    /// Check every value and combination; OWN_PID names the default cgroup.
+    pub fn plan(&self, own_pid: i32) -> anyhow::Result<Plan> {
+        let has_command = !self.command.is_empty();
+        let mut pids = Vec::new();
+        for text in &self.pid {
+            match text.parse::<i32>() {
+                Ok(pid) if pid > 0 => pids.push(pid),
+                _ => return Err(usage(format!("invalid PID '{text}'"))),
+            }
+        }
+        let limits = self.limits()?;
+        if self.remove {
+            if !limits.is_empty() || !pids.is_empty() {
+                return Err(usage("--remove takes only --name (and PROG to run afterwards)"));
+            }
+            if self.name.is_none() {
+                return Err(usage("--remove requires --name"));
+            }
+        }
+        if !self.remove && self.name.is_none() && pids.is_empty() && !has_command {
+            return Err(usage("--name is required without PROG or --pid (the default name is the joining PID)"));
+        }
+        if pids.is_empty() && has_command && !self.remove {
+            pids.push(own_pid);
+        }
+        let name = match (&self.name, pids.first()) {
+            (Some(name), _) => values::parse_name(name).map_err(usage)?,
+            (None, Some(pid)) => vec![pid.to_string()],
+            (None, None) => vec![own_pid.to_string()],
+        };
+        Ok(Plan { name, limits, pids, remove: self.remove })
+    }
+
+    fn limits(&self) -> anyhow::Result<Limits> {
+        let memory = self.memory.as_deref().map(values::parse_size).transpose().map_err(usage)?;
+        let memory_swap = self.memory_swap.as_deref().map(values::parse_size).transpose().map_err(usage)?;
+        match (memory, memory_swap) {
+            (None, Some(_)) => return Err(usage("--memory-swap requires --memory")),
+            (Some(Limit::Max), Some(Limit::Value(_))) => {
+                return Err(usage("--memory-swap requires a --memory limit (not max)"));
+            }
+            (Some(Limit::Value(memory)), Some(Limit::Value(total))) if total < memory => {
+                return Err(usage("--memory-swap (memory plus swap) must be at least --memory"));
+            }
+            _ => {}
+        }
+        let settings: Vec<(String, String)> =
+            self.set.iter().map(|s| values::parse_setting(s)).collect::<Result<_, _>>().map_err(usage)?;
+        Ok(Limits {
+            memory,
+            memory_swap,
+            cpu_quota: self.cpus.as_deref().map(values::parse_cpus).transpose().map_err(usage)?,
+            cpu_weight: self.cpu_weight.as_deref().map(values::parse_weight).transpose().map_err(usage)?,
+            pids: self.pids.as_deref().map(values::parse_pids).transpose().map_err(usage)?,
+            io_weight: self.io_weight.as_deref().map(values::parse_weight).transpose().map_err(usage)?,
+            cpuset: self.cpuset.as_deref().map(values::parse_cpu_list).transpose().map_err(usage)?,
+            settings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(words: &[&str]) -> anyhow::Result<Plan> {
+        let options = Options::from_args(&["cgset"], words).map_err(|e| anyhow::anyhow!(e.output))?;
+        options.plan(4242)
+    }
+
+    #[test]
+    fn prog_moves_cgset_itself_into_a_cgroup_named_after_its_pid() {
+        let plan = plan(&["--memory", "32M", "sh"]).expect("valid");
+        assert_eq!((plan.name, plan.pids), (vec!["4242".to_string()], vec![4242]));
+        let plan = plan_ok(&["--pid", "7", "--pid", "8"]);
+        assert_eq!((plan.name, plan.pids), (vec!["7".to_string()], vec![7, 8]));
+    }
+
+    fn plan_ok(words: &[&str]) -> Plan {
+        plan(words).expect("valid")
+    }
+
+    #[test]
+    fn without_prog_nothing_moves() {
+        let plan = plan_ok(&["--name", "web", "--pids", "5"]);
+        assert!(plan.pids.is_empty());
+        assert!(super::tests::plan(&["--pids", "5"]).is_err(), "no name to find it by");
+    }
+
+    #[test]
+    fn bad_values_and_combinations_are_refused() {
+        for words in [
+            &["--memory", "32X", "sh"][..],
+            &["--memory-swap", "32M", "sh"],
+            &["--memory", "64M", "--memory-swap", "32M", "sh"],
+            &["--memory", "max", "--memory-swap", "32M", "sh"],
+            &["--cpus", "-1", "sh"],
+            &["--cpu-weight", "0", "sh"],
+            &["--pids", "ten", "sh"],
+            &["--cpuset", "0-", "sh"],
+            &["--set", "memory.max", "sh"],
+            &["--pid", "0"],
+            &["--pid", "-5"],
+            &["--name", "../x", "sh"],
+            &["--remove"],
+            &["--remove", "--name", "x", "--pids", "3"],
+        ] {
+            assert!(plan(words).is_err(), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn remove_needs_only_a_name() {
+        let plan = plan_ok(&["--remove", "--name", "a/b"]);
+        assert!(plan.remove && plan.pids.is_empty());
+        assert_eq!(plan.name, ["a", "b"]);
+    }
+}

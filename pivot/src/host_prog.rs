@@ -1,0 +1,190 @@
+//! `--next-from-host`: take PROG from the host before the switch, exec it
+//! after, so that the next isokit step (capdrop) need not be in the image.
+//!
+//! PROG is copied into a sealed memfd rather than kept open: exec'd from an
+//! fd to the host file, the container's /proc/PID/exe would be a handle to
+//! that host binary, which a process inside could reopen and overwrite
+//! (runc CVE-2019-5736; runc also execs a sealed copy). The memfd is
+//! close-on-exec, so PROG holds no fd to it either.
+//!
+//! Only a static ELF binary can run from there: a dynamic one needs its
+//! program interpreter (PT_INTERP) and libraries, looked up inside the
+//! image after the switch; a `#!` script would be handed to its interpreter
+//! as /dev/fd/N, which close-on-exec has closed by then (fexecve(3)). Both
+//! are refused before anything is mounted, with the reason.
+
+use std::ffi::{CString, OsString};
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use chainload::ExecFailure;
+use nix::fcntl::{fcntl, AtFlags, FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+use nix::unistd::execveat;
+
+/// PROG, copied from the host and sealed.
+pub struct HostProgram {
+    name: OsString,
+    memfd: OwnedFd,
+}
+
+impl HostProgram {
+    /// Find PROG in the host's PATH (or take it as a path if it has a '/'),
+    /// check it can run inside any image, and copy it.
+    pub fn load(program: &OsString) -> anyhow::Result<HostProgram> {
+        let path = find_in_path(program).ok_or_else(|| not_found(program))?;
+        let bytes = fs::read(&path).map_err(|err| anyhow!(ExecFailure::new(program.clone(), err)))?;
+        // 126 as for any PROG that is there but cannot run; said before
+        // anything is mounted.
+        check_static(&bytes).map_err(|why| anyhow!(ExecFailure::new(path.clone().into_os_string(), io::Error::other(why))))?;
+        let memfd = memfd_create(c"pivot-next", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING).context("memfd_create")?;
+        fs::File::from(memfd.try_clone().context("dup memfd")?).write_all(&bytes).context("copy PROG into a memfd")?;
+        let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SEAL;
+        fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).context("seal the copy of PROG")?;
+        Ok(HostProgram { name: program.clone(), memfd })
+    }
+
+    /// Exec the copy with `tail` as argv (argv[0] as the user wrote it) and
+    /// this environment. Returns only on failure.
+    pub fn exec(&self, tail: &[OsString]) -> anyhow::Error {
+        let to_c = |word: &OsString| CString::new(word.as_bytes()).map_err(|_| anyhow!("argument contains a NUL byte"));
+        let argv: Result<Vec<CString>, _> = tail.iter().map(to_c).collect();
+        let env: Result<Vec<CString>, _> = std::env::vars_os()
+            .map(|(key, value)| {
+                let mut pair = key.into_vec();
+                pair.push(b'=');
+                pair.extend(value.into_vec());
+                CString::new(pair).map_err(|_| anyhow!("environment contains a NUL byte"))
+            })
+            .collect();
+        let (argv, env) = match (argv, env) {
+            (Ok(argv), Ok(env)) => (argv, env),
+            (Err(err), _) | (_, Err(err)) => return err,
+        };
+        // As Command::exec does: default SIGPIPE, nothing blocked.
+        if let Err(err) = crate::sys::default_sigpipe() {
+            return anyhow!(err).context("reset SIGPIPE");
+        }
+        if let Err(err) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None) {
+            return anyhow!(err).context("unblock signals");
+        }
+        let Err(errno) = execveat(&self.memfd, c"", &argv, &env, AtFlags::AT_EMPTY_PATH);
+        anyhow!(ExecFailure::new(self.name.clone(), io::Error::from_raw_os_error(errno as i32)))
+    }
+}
+
+fn not_found(program: &OsString) -> anyhow::Error {
+    anyhow!(ExecFailure::new(program.clone(), io::Error::from(io::ErrorKind::NotFound)))
+}
+
+/// execvp's rule: a name with '/' is a path; otherwise the first
+/// executable regular file of that name in PATH.
+fn find_in_path(program: &OsString) -> Option<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| is_executable_file(candidate))
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+const PT_INTERP: u32 = 3;
+
+/// Ok for an ELF file without a program interpreter; the reason otherwise.
+pub fn check_static(bytes: &[u8]) -> Result<(), String> {
+    if bytes.starts_with(b"#!") {
+        return Err("a #! script, which its interpreter could not reopen from a close-on-exec fd after the switch; use a static binary".into());
+    }
+    if !bytes.starts_with(b"\x7fELF") || bytes.len() < 0x34 {
+        return Err("not an ELF executable".into());
+    }
+    let wide = match bytes[4] {
+        1 => false,
+        2 => true,
+        _ => return Err("unknown ELF class".into()),
+    };
+    if bytes[5] != 1 {
+        return Err("big-endian ELF is not supported".into());
+    }
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u64_at = |at: usize| bytes.get(at..at + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+    let header = if wide {
+        (u64_at(0x20).map(|v| v as usize), u16_at(0x36), u16_at(0x38))
+    } else {
+        (u32_at(0x1c).map(|v| v as usize), u16_at(0x2a), u16_at(0x2c))
+    };
+    let (Some(phoff), Some(phentsize), Some(phnum)) = header else {
+        return Err("truncated ELF header".into());
+    };
+    for index in 0..phnum {
+        let entry = phoff.checked_add(index.checked_mul(phentsize).ok_or("bad ELF header")?).ok_or("bad ELF header")?;
+        match u32_at(entry) {
+            Some(PT_INTERP) => {
+                let (offset, size) = if wide {
+                    (u64_at(entry + 8).map(|v| v as usize), u64_at(entry + 32).map(|v| v as usize))
+                } else {
+                    (u32_at(entry + 4).map(|v| v as usize), u32_at(entry + 16).map(|v| v as usize))
+                };
+                let interpreter = offset
+                    .zip(size)
+                    .and_then(|(o, s)| bytes.get(o..o.checked_add(s)?))
+                    .map(|raw| String::from_utf8_lossy(raw).trim_end_matches('\0').to_string())
+                    .unwrap_or_default();
+                return Err(format!(
+                    "dynamically linked (interpreter {interpreter}): with --next-from-host its loader and libraries would be looked up inside the image; use a static build"
+                ));
+            }
+            Some(_) => {}
+            None => return Err("truncated ELF program headers".into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_binary_itself_is_classified() {
+        // cargo's test binary: static on musl, dynamic on glibc. Either way
+        // the answer must match whether it has an interpreter.
+        let bytes = fs::read(std::env::current_exe().expect("exe")).expect("read");
+        let dynamic = bytes.windows(3).any(|w| w == b"ld-");
+        match check_static(&bytes) {
+            Ok(()) => {}
+            Err(why) => assert!(dynamic && why.contains("dynamically linked"), "{why}"),
+        }
+    }
+
+    #[test]
+    fn scripts_and_garbage_are_refused() {
+        assert!(check_static(b"#!/bin/sh\necho").unwrap_err().contains("script"));
+        assert!(check_static(b"hello").is_err());
+        let mut truncated = b"\x7fELF\x02\x01".to_vec();
+        truncated.resize(0x40, 0);
+        truncated[0x20] = 0xff; // phoff far beyond the end
+        truncated[0x38] = 1;
+        truncated[0x36] = 56;
+        assert!(check_static(&truncated).is_err());
+    }
+
+    #[test]
+    fn host_dynamic_binary_is_refused() {
+        if let Ok(bytes) = fs::read("/bin/true") {
+            if bytes.windows(3).any(|w| w == b"ld-") {
+                assert!(check_static(&bytes).unwrap_err().contains("dynamically linked"));
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! pivot: switch into an image's root filesystem, with a fresh /proc, a
+//! minimal /dev, a read-only /sys and the volumes asked for, then exec the
+//! rest of the command line inside it.
+// deny rather than forbid: the one module of syscall wrappers opts out.
+#![deny(unsafe_code)]
+
+mod ancestry;
+mod dev;
+mod host_prog;
+mod mounts;
+mod options;
+mod resolve;
+
+// The only module with `unsafe`: thin system call wrappers.
+#[allow(unsafe_code)]
+mod sys;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chainload::Tool;
+use nix::mount::{umount2, MntFlags};
+use nix::unistd::{chdir, fchdir, pivot_root};
+
+use host_prog::HostProgram;
+use mounts::{Image, Root, Volume};
+use options::{Options, Plan, RootKind};
+
+fn main() -> ExitCode {
+    chainload::main("pivot", run)
+}
+
+/// The steps, in a fixed order whatever the order of the options. Nothing
+/// is mounted until every input has been checked and opened.
+fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
+    let (options, tail) = tool.parse::<Options>();
+    let plan = options.plan()?;
+    chainload::sys::refuse_setuid()?;
+    if !ancestry::ancestor_in_other_namespace("mnt")? {
+        bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
+    }
+    let new_pid_namespace = ancestry::ancestor_in_other_namespace("pid")?;
+    let new_net_namespace = ancestry::ancestor_in_other_namespace("net")?;
+
+    // Inputs on the host, opened before anything is mounted.
+    let image = Image::open(&plan.newroot)?;
+    let volumes = plan.binds.iter().map(Volume::prepare).collect::<anyhow::Result<Vec<_>>>()?;
+    let next = match (plan.next_from_host, tail.first()) {
+        (true, Some(program)) => Some(HostProgram::load(program)?),
+        _ => None,
+    };
+
+    mounts::make_private()?;
+    let root = mounts::make_root(&image, &plan.root)?;
+    if let Err(err) = fill(&root, &plan, volumes, new_net_namespace) {
+        root.undo();
+        return Err(err);
+    }
+    tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace)));
+
+    drop(image); // no handle on the host's directory past this point
+    // From here on this process runs inside the container with the host's
+    // binary: no process inside may reach it through /proc/PID/exe.
+    chainload::sys::set_non_dumpable()?;
+    switch_root(&root.fd)?;
+    drop(root);
+    match next {
+        Some(program) => {
+            tool.check_before_exec()?;
+            Err(program.exec(&tail))
+        }
+        None => Err(tool.exec(&tail)),
+    }
+}
+
+/// Everything mounted inside the new root: the system mounts first, so a
+/// volume may go below /dev or /run; the root made read-only last.
+fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, new_net_namespace: bool) -> anyhow::Result<()> {
+    if plan.proc {
+        root.mount_proc()?;
+    }
+    if plan.dev {
+        root.mount_dev()?;
+    }
+    if plan.sys {
+        root.mount_sys(new_net_namespace)?;
+    }
+    for tmpfs in &plan.tmpfs {
+        root.mount_tmpfs(tmpfs)?;
+    }
+    for volume in &volumes {
+        root.mount_bind(volume)?;
+    }
+    if plan.read_only_root {
+        root.make_read_only()?;
+    }
+    Ok(())
+}
+
+/// pivot_root(".", "."), as pivot_root(2) documents: the old root ends up
+/// mounted on top of the new one at ".", so no put-old directory is needed
+/// (and none is written into a read-only image); unmounting "." then
+/// detaches the old root, and chdir("/") leaves no handle on it.
+fn switch_root(root: &std::os::fd::OwnedFd) -> anyhow::Result<()> {
+    fchdir(root).context("chdir into the new root")?;
+    pivot_root(".", ".").context("pivot_root into the new root (run it inside unshare-lite --mount)")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detach the old root")?;
+    chdir(Path::new("/")).context("chdir to the new '/'")
+}
+
+fn describe(plan: &Plan, image: &Path, new_pid: bool, new_net: bool) -> String {
+    let mut parts = vec![match &plan.root {
+        RootKind::Bind => format!("root '{}'", image.display()),
+        RootKind::Overlay(upper) => format!("root overlay '{}' upper '{}'", image.display(), upper.display()),
+        RootKind::TmpOverlay => format!("root overlay '{}' upper tmpfs", image.display()),
+    }];
+    if plan.proc {
+        parts.push(if new_pid { "proc".into() } else { "proc (host PIDs: no new PID namespace)".into() });
+    }
+    if plan.dev {
+        parts.push("dev".into());
+    }
+    if plan.sys {
+        parts.push(if new_net { "sysfs ro".into() } else { "sys ro bind".into() });
+    }
+    parts.extend(plan.tmpfs.iter().map(|t| format!("tmpfs {}", t.destination.display())));
+    parts.extend(plan.binds.iter().map(|b| {
+        format!("bind {}:{}{}", b.source.display(), b.destination.display(), if b.read_only { ":ro" } else { "" })
+    }));
+    if plan.read_only_root {
+        parts.push("root ro".into());
+    }
+    format!("{}; pivot_root", parts.join(", "))
+}

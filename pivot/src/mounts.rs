@@ -1,0 +1,239 @@
+//! The mounts that make the new root, each made detached and attached onto
+//! an fd resolved inside the new root (see `resolve` and `sys`).
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{fstat, Mode};
+
+use crate::options::{Bind, RootKind, Tmpfs};
+use crate::resolve::{self, Kind};
+use crate::sys::{self, attr};
+
+/// Paths of /proc that Docker hides (runc's default maskedPaths): a file is
+/// covered with the host's /dev/null, a directory with an empty read-only
+/// tmpfs. Paths the running kernel lacks are skipped.
+const PROC_MASKED: &[&str] =
+    &["acpi", "asound", "interrupts", "kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "scsi"];
+/// Paths of /proc that stay visible but read-only (runc's readonlyPaths).
+const PROC_READ_ONLY: &[&str] = &["bus", "fs", "irq", "sys", "sysrq-trigger"];
+/// Paths of /sys that Docker hides.
+const SYS_MASKED: &[&str] = &["firmware", "devices/virtual/powercap"];
+
+/// The root mount, attached on NEWROOT in this (private) mount namespace.
+pub struct Root {
+    /// fd of the root of the new root's mount: every lookup starts here.
+    pub fd: OwnedFd,
+    /// Where it is attached, to detach it again if a later step fails.
+    attached_at: PathBuf,
+    /// The overlay work directory pivot made, removed if a later step fails.
+    made_workdir: Option<PathBuf>,
+}
+
+/// What `make_root` needs to know about NEWROOT on the host.
+pub struct Image {
+    pub path: PathBuf,
+    dir: OwnedFd,
+}
+
+impl Image {
+    pub fn open(path: &Path) -> anyhow::Result<Image> {
+        let path = fs::canonicalize(path).with_context(|| format!("new root '{}'", path.display()))?;
+        let dir = open(&path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .with_context(|| format!("new root '{}'", path.display()))?;
+        Ok(Image { path, dir })
+    }
+}
+
+/// Make every mount below `/` in this namespace private, so that nothing
+/// mounted from here on propagates back to the namespace it was copied from
+/// (pivot_root(2) also refuses a shared parent mount).
+pub fn make_private() -> anyhow::Result<()> {
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_PRIVATE | MsFlags::MS_REC, None::<&str>)
+        .context("make / private in this mount namespace")
+}
+
+/// The root: NEWROOT bound on itself (recursively, as runc does), or an
+/// overlay whose lower layer is NEWROOT, attached on NEWROOT.
+pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
+    let shown = image.path.display();
+    let mut made_workdir = None;
+    let tree = match kind {
+        RootKind::Bind => sys::clone_tree(&image.dir, Path::new(""), true).with_context(|| format!("bind new root '{shown}'"))?,
+        RootKind::Overlay(upper) => {
+            let (upper, work, made) = overlay_dirs(upper)?;
+            made_workdir = made.then(|| work.clone());
+            overlay(&image.path, &upper, &work).inspect_err(|_| remove_workdir(made_workdir.as_deref()))?
+        }
+        RootKind::TmpOverlay => {
+            let scratch = sys::new_filesystem("tmpfs", &[("mode", "0755")], 0).context("mount a tmpfs for --tmp-overlay")?;
+            for name in ["upper", "work"] {
+                nix::sys::stat::mkdirat(&scratch, name, Mode::from_bits_truncate(0o755)).context("make the --tmp-overlay directories")?;
+            }
+            // The scratch tmpfs is detached: overlayfs reaches it through
+            // this process's fd, and keeps it alive after the fd is closed.
+            let base = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&scratch));
+            overlay(&image.path, Path::new(&format!("{base}/upper")), Path::new(&format!("{base}/work")))?
+        }
+    };
+    if let Err(err) = sys::attach(&tree, &image.dir) {
+        remove_workdir(made_workdir.as_deref());
+        return Err(anyhow!(err)).context(format!("attach the new root on '{shown}'"));
+    }
+    Ok(Root { fd: tree, attached_at: image.path.clone(), made_workdir })
+}
+
+/// UPPERDIR (must exist) and its work directory, the sibling UPPERDIR.work
+/// (overlayfs needs an empty directory on the same filesystem), made if
+/// missing. The bool says whether pivot made it.
+fn overlay_dirs(upper: &Path) -> anyhow::Result<(PathBuf, PathBuf, bool)> {
+    let upper = fs::canonicalize(upper).with_context(|| format!("--overlay '{}'", upper.display()))?;
+    if !upper.is_dir() {
+        bail!("--overlay '{}': not a directory", upper.display());
+    }
+    let mut work = upper.clone().into_os_string();
+    work.push(".work");
+    let work = PathBuf::from(work);
+    match fs::create_dir(&work) {
+        Ok(()) => Ok((upper, work, true)),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && work.is_dir() => Ok((upper, work, false)),
+        Err(err) => Err(anyhow!(err)).context(format!("make overlay work directory '{}'", work.display())),
+    }
+}
+
+fn overlay(lower: &Path, upper: &Path, work: &Path) -> anyhow::Result<OwnedFd> {
+    let text = |path: &Path| -> anyhow::Result<String> {
+        let text = path.to_str().ok_or_else(|| anyhow!("overlay path '{}' is not UTF-8", path.display()))?;
+        // overlayfs splits layer lists on ':' and treats '\' as an escape.
+        if text.contains([':', '\\', ',']) {
+            bail!("overlay path '{text}' contains ':', ',' or '\\', which overlayfs cannot take");
+        }
+        Ok(text.to_string())
+    };
+    let (lower, upper, work) = (text(lower)?, text(upper)?, text(work)?);
+    sys::new_filesystem("overlay", &[("lowerdir", &lower), ("upperdir", &upper), ("workdir", &work)], 0)
+        .with_context(|| format!("mount overlay (lower '{lower}', upper '{upper}')"))
+}
+
+fn remove_workdir(workdir: Option<&Path>) {
+    if let Some(dir) = workdir {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+impl Root {
+    /// Undo: detach the root and everything mounted below it, remove the
+    /// work directory pivot made. Used when a later step fails.
+    pub fn undo(&self) {
+        let _ = umount2(&self.attached_at, MntFlags::MNT_DETACH);
+        remove_workdir(self.made_workdir.as_deref());
+    }
+
+    /// A fresh procfs on /proc, with Docker's masked and read-only paths.
+    pub fn mount_proc(&self) -> anyhow::Result<()> {
+        let target = resolve::special_directory(&self.fd, "proc")?;
+        let proc = sys::new_filesystem("proc", &[], attr::NOSUID | attr::NODEV | attr::NOEXEC).context("mount proc")?;
+        sys::attach(&proc, &target).context("attach proc on '/proc'")?;
+        mask(&proc, "/proc", PROC_MASKED)?;
+        for name in PROC_READ_ONLY {
+            let Some(entry) = resolve::optional_entry(&proc, name)? else { continue };
+            let copy = sys::clone_tree(&entry, Path::new(""), false).with_context(|| format!("bind '/proc/{name}'"))?;
+            sys::set_attributes(&copy, attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, false)
+                .with_context(|| format!("make '/proc/{name}' read-only"))?;
+            sys::attach(&copy, &entry).with_context(|| format!("attach read-only '/proc/{name}'"))?;
+        }
+        Ok(())
+    }
+
+    /// /sys read-only: a fresh sysfs when this process has a network
+    /// namespace of its own (sysfs shows the mounter's network devices),
+    /// else a read-only bind of the host's /sys (without its submounts).
+    pub fn mount_sys(&self, new_net_namespace: bool) -> anyhow::Result<()> {
+        let target = resolve::special_directory(&self.fd, "sys")?;
+        let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
+        let sys_fs = if new_net_namespace {
+            sys::new_filesystem("sysfs", &[], flags).context("mount sysfs")?
+        } else {
+            let copy = sys::clone_tree(open_host("/sys")?, Path::new(""), false).context("bind the host's /sys")?;
+            sys::set_attributes(&copy, flags, false).context("make /sys read-only")?;
+            copy
+        };
+        sys::attach(&sys_fs, &target).context("attach sysfs on '/sys'")?;
+        mask(&sys_fs, "/sys", SYS_MASKED)
+    }
+
+    /// `--tmpfs DST[:SIZE]`: nosuid, nodev, mode 1777.
+    pub fn mount_tmpfs(&self, tmpfs: &Tmpfs) -> anyhow::Result<()> {
+        let shown = tmpfs.destination.display();
+        let target = resolve::mountpoint(&self.fd, &tmpfs.destination, Kind::Directory)?;
+        let size = tmpfs.size.map(|bytes| bytes.to_string());
+        let mut options = vec![("mode", "1777")];
+        if let Some(size) = &size {
+            options.push(("size", size));
+        }
+        let fs = sys::new_filesystem("tmpfs", &options, attr::NOSUID | attr::NODEV).with_context(|| format!("mount tmpfs on '{shown}'"))?;
+        sys::attach(&fs, &target).with_context(|| format!("attach tmpfs on '{shown}'"))
+    }
+
+    /// `--bind`: the prepared copy of SRC attached on DST inside.
+    pub fn mount_bind(&self, volume: &Volume) -> anyhow::Result<()> {
+        let shown = volume.bind.destination.display();
+        let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind)?;
+        sys::attach(&volume.tree, &target).with_context(|| format!("bind '{}' on '{shown}'", volume.bind.source.display()))
+    }
+
+    /// `--ro`: the root mount alone read-only; volumes keep their own mode.
+    pub fn make_read_only(&self) -> anyhow::Result<()> {
+        sys::set_attributes(&self.fd, attr::RDONLY, false).context("make the new root read-only")
+    }
+}
+
+/// A `--bind` source, opened on the host before anything is mounted so that
+/// a missing source fails with nothing made.
+pub struct Volume {
+    bind: Bind,
+    kind: Kind,
+    tree: OwnedFd,
+}
+
+impl Volume {
+    pub fn prepare(bind: &Bind) -> anyhow::Result<Volume> {
+        let shown = bind.source.display();
+        let source = open_host(&bind.source)?;
+        let kind = Kind::of(&fstat(&source).with_context(|| format!("stat '{shown}'"))?);
+        let tree = sys::clone_tree(&source, Path::new(""), true).with_context(|| format!("bind '{shown}'"))?;
+        if bind.read_only {
+            // Recursive: a submount of SRC must not stay writable below a
+            // read-only volume.
+            sys::set_attributes(&tree, attr::RDONLY, true).with_context(|| format!("make '{shown}' read-only"))?;
+        }
+        Ok(Volume { bind: bind.clone(), kind, tree })
+    }
+}
+
+fn open_host(path: impl AsRef<Path>) -> anyhow::Result<OwnedFd> {
+    let path = path.as_ref();
+    open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).with_context(|| format!("open '{}'", path.display()))
+}
+
+/// Cover each existing entry of `dir`: a file with the host's /dev/null
+/// (taken before the switch, never from the image), a directory with an
+/// empty read-only tmpfs.
+fn mask(dir: &OwnedFd, base: &str, names: &[&str]) -> anyhow::Result<()> {
+    for name in names {
+        let Some(entry) = resolve::optional_entry(dir, name)? else { continue };
+        let shown = format!("{base}/{name}");
+        let cover = if Kind::of(&fstat(&entry).with_context(|| format!("stat '{shown}'"))?) == Kind::Directory {
+            sys::new_filesystem("tmpfs", &[("size", "4096"), ("mode", "0555")], attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC)
+        } else {
+            sys::clone_tree(open_host("/dev/null")?, Path::new(""), false)
+        }
+        .with_context(|| format!("mask '{shown}'"))?;
+        sys::attach(&cover, &entry).with_context(|| format!("mask '{shown}'"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! Command line of pivot, and the checks made before anything is mounted.
+
+use std::path::{Component, Path, PathBuf};
+
+use argh::FromArgs;
+use chainload::{usage, Chained};
+
+#[derive(FromArgs)]
+#[argh(
+    help_triggers("-h", "--help"),
+    example = "A busybox root with a volume, inside new mount and PID namespaces:\n  $ scripts/mkrootfs busybox ./rootfs\n  $ unshare-lite --mount --pid -- pivot --bind ./data:/data ./rootfs -- sh -c 'cat /proc/self/mountinfo'",
+    example = "One image, writes kept apart, the next step taken from the host:\n  $ unshare-lite --mount --pid -- pivot --overlay ./upper --next-from-host ./rootfs -- capdrop -- sh",
+    note = "Usage: pivot [OPTIONS] NEWROOT [--] PROG [ARGS...]\nMust run in a mount namespace of its own (after unshare-lite --mount): it refuses when no ancestor it can see is in another mount namespace (so leave out unshare-lite --mount-proc, which hides them; pivot mounts /proc itself).\nRoot: NEWROOT bind-mounted (missing mountpoints are then made in the image), or an overlay over it (--overlay keeps its work directory in UPPERDIR.work, made if missing); with --overlay/--tmp-overlay the image itself is never written.\nInside: a fresh /proc (paths Docker masks are covered, /proc/sys and others read-only; without a new PID namespace it lists the host's processes, as docker --pid=host does), /dev on tmpfs (null zero full random urandom tty, pts with its own ptmx, shm, fd links), /sys read-only (sysfs in a new network namespace, else a read-only bind of the host's). Every destination is resolved inside NEWROOT: symlinks in the image cannot lead a mount out of it; an image whose /proc, /dev or /sys is a symlink or not a directory is refused.\nThen pivot_root, the old root detached, chdir /, and PROG looked up in the new root's PATH. --next-from-host copies PROG from the host (PATH searched there) into a sealed memfd before switching and execs that: it must be a static ELF binary (a dynamic one, or a #! script, cannot run from there).\nTmpfs sizes take K, M, G (1024-based) or bytes. ISOKIT_TRACE=1 prints one line saying what was mounted.",
+    error_code(125, "pivot itself failed (bad option, not in a new mount namespace, a mount failed)"),
+    error_code(126, "PROG was found but could not be executed (e.g. dynamic with --next-from-host)"),
+    error_code(127, "PROG was not found"),
+)]
+/// Switch into NEWROOT with fresh /proc, /dev, /sys and volumes, then exec PROG inside it.
+pub struct Options {
+    /// bind host path SRC on DST inside (repeatable; ':ro' makes it read-only, submounts too)
+    #[argh(option, arg_name = "SRC:DST[:ro]", from_str_fn(parse_bind))]
+    bind: Vec<Bind>,
+    /// mount a tmpfs on DST inside (repeatable), of SIZE bytes (K, M, G suffixes)
+    #[argh(option, arg_name = "DST[:SIZE]", from_str_fn(parse_tmpfs))]
+    tmpfs: Vec<Tmpfs>,
+    /// make the root read-only at the end (volumes keep their own mode)
+    #[argh(switch)]
+    ro: bool,
+    /// overlay NEWROOT (read-only lower layer) with writes going to UPPERDIR
+    #[argh(option, arg_name = "UPPERDIR")]
+    overlay: Option<PathBuf>,
+    /// overlay NEWROOT with writes going to a tmpfs that vanishes with the container
+    #[argh(switch)]
+    tmp_overlay: bool,
+    /// do not mount /proc
+    #[argh(switch)]
+    no_proc: bool,
+    /// do not mount /dev
+    #[argh(switch)]
+    no_dev: bool,
+    /// do not mount /sys
+    #[argh(switch)]
+    no_sys: bool,
+    /// open PROG on the host before switching, and exec that file inside
+    #[argh(switch)]
+    next_from_host: bool,
+    /// the image's root directory, on the host
+    #[argh(positional, arg_name = "NEWROOT")]
+    newroot: String,
+    /// the program to run, and its arguments
+    #[argh(positional, greedy, arg_name = "PROG")]
+    command: Vec<String>,
+}
+
+impl Chained for Options {
+    fn command_len(&self) -> usize {
+        self.command.len()
+    }
+}
+
+/// `--bind SRC:DST[:ro]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bind {
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    pub read_only: bool,
+}
+
+/// `--tmpfs DST[:SIZE]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tmpfs {
+    pub destination: PathBuf,
+    pub size: Option<u64>,
+}
+
+/// How the root is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootKind {
+    Bind,
+    Overlay(PathBuf),
+    TmpOverlay,
+}
+
+/// What to do, checked; built before any system call.
+#[derive(Debug)]
+pub struct Plan {
+    pub newroot: PathBuf,
+    pub root: RootKind,
+    pub binds: Vec<Bind>,
+    pub tmpfs: Vec<Tmpfs>,
+    pub read_only_root: bool,
+    pub proc: bool,
+    pub dev: bool,
+    pub sys: bool,
+    pub next_from_host: bool,
+}
+
+impl Options {
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        if self.overlay.is_some() && self.tmp_overlay {
+            return Err(usage("--overlay and --tmp-overlay are mutually exclusive"));
+        }
+        if self.newroot.is_empty() {
+            return Err(usage("NEWROOT must not be empty"));
+        }
+        if matches!(&self.overlay, Some(dir) if dir.as_os_str().is_empty()) {
+            return Err(usage("--overlay needs a directory"));
+        }
+        if self.command.is_empty() {
+            return Err(usage("missing command to run"));
+        }
+        let root = match (&self.overlay, self.tmp_overlay) {
+            (Some(upper), _) => RootKind::Overlay(upper.clone()),
+            (None, true) => RootKind::TmpOverlay,
+            (None, false) => RootKind::Bind,
+        };
+        Ok(Plan {
+            newroot: PathBuf::from(&self.newroot),
+            root,
+            binds: self.bind.clone(),
+            tmpfs: self.tmpfs.clone(),
+            read_only_root: self.ro,
+            proc: !self.no_proc,
+            dev: !self.no_dev,
+            sys: !self.no_sys,
+            next_from_host: self.next_from_host,
+        })
+    }
+}
+
+/// A destination inside the image: absolute, made of plain names (no `.`
+/// or `..`: symlinks in the image are resolved inside it, but the path the
+/// user wrote must say plainly where it goes), and not the root itself.
+fn destination(text: &str) -> Result<PathBuf, String> {
+    let path = Path::new(text);
+    if !path.is_absolute() {
+        return Err(format!("destination '{text}' must be an absolute path inside the new root"));
+    }
+    // Split by hand: Path::components() silently drops inner '.' names.
+    if text.split('/').any(|name| name == "." || name == "..") {
+        return Err(format!("destination '{text}' must not contain '.' or '..'"));
+    }
+    if path.components().all(|c| c == Component::RootDir) {
+        return Err(format!("destination '{text}' is the root itself (use NEWROOT, --overlay or --ro for the root)"));
+    }
+    Ok(path.to_path_buf())
+}
+
+fn parse_bind(value: &str) -> Result<Bind, String> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let (source, dest, read_only) = match parts.as_slice() {
+        [source, dest] => (*source, *dest, false),
+        [source, dest, "ro"] => (*source, *dest, true),
+        [source, dest, "rw"] => (*source, *dest, false),
+        [_, _, mode] => return Err(format!("unknown bind mode '{mode}' in '{value}' (ro or rw)")),
+        _ => return Err(format!("invalid bind '{value}': expected SRC:DST[:ro]")),
+    };
+    if source.is_empty() {
+        return Err(format!("invalid bind '{value}': empty source"));
+    }
+    Ok(Bind { source: PathBuf::from(source), destination: destination(dest)?, read_only })
+}
+
+fn parse_tmpfs(value: &str) -> Result<Tmpfs, String> {
+    let (dest, size) = match value.split_once(':') {
+        Some((dest, size)) => (dest, Some(parse_size(size)?)),
+        None => (value, None),
+    };
+    Ok(Tmpfs { destination: destination(dest)?, size })
+}
+
+/// Bytes, or a number with a K, M or G suffix (1024-based). Zero is refused:
+/// tmpfs reads size=0 as "no limit", the opposite of what it says.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.char_indices().last() {
+        Some((at, 'K' | 'k')) => (&text[..at], 10),
+        Some((at, 'M' | 'm')) => (&text[..at], 20),
+        Some((at, 'G' | 'g')) => (&text[..at], 30),
+        _ => (text, 0),
+    };
+    let invalid = || format!("invalid size '{text}' (bytes, or a number with K, M or G)");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let number: u64 = digits.parse().map_err(|_| invalid())?;
+    let bytes = number.checked_mul(1u64 << shift).ok_or_else(invalid)?;
+    if bytes == 0 {
+        return Err(format!("invalid size '{text}': must be more than 0"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(words: &[&str]) -> anyhow::Result<Plan> {
+        let options = Options::from_args(&["pivot"], words).map_err(|e| anyhow::anyhow!(e.output))?;
+        options.plan()
+    }
+
+    #[test]
+    fn sizes_are_binary() {
+        assert_eq!(parse_size("32M"), Ok(33_554_432));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        for bad in ["", "M", "0", "0K", "-1", "1.5M", "1T", "12 M", "99999999999999999999G", "17179869184G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn binds_parse_and_check_destination() {
+        let bind = parse_bind("./data:/data:ro").expect("valid");
+        assert_eq!(bind, Bind { source: "./data".into(), destination: "/data".into(), read_only: true });
+        assert!(!parse_bind("/a:/b").expect("valid").read_only);
+        for bad in ["/a", "/a:b", "/a:/b:rx", ":/b", "/a:/", "/a:/x/../etc", "/a:/b:ro:x", "/a:/./b"] {
+            assert!(parse_bind(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tmpfs_parses_size() {
+        assert_eq!(parse_tmpfs("/tmp:8M"), Ok(Tmpfs { destination: "/tmp".into(), size: Some(8 << 20) }));
+        assert_eq!(parse_tmpfs("/run"), Ok(Tmpfs { destination: "/run".into(), size: None }));
+        assert!(parse_tmpfs("/tmp:0").is_err());
+        assert!(parse_tmpfs("tmp:1M").is_err());
+    }
+
+    #[test]
+    fn overlay_options_conflict() {
+        assert!(plan(&["--overlay", "u", "--tmp-overlay", "r", "true"]).is_err());
+        assert_eq!(plan(&["--tmp-overlay", "r", "true"]).expect("valid").root, RootKind::TmpOverlay);
+        assert!(plan(&["r"]).is_err());
+    }
+
+    #[test]
+    fn newroot_then_command() {
+        let options = Options::from_args(&["pivot"], &["--ro", "root", "--", "sh", "-c", "x"]).expect("parses");
+        assert_eq!(options.newroot, "root");
+        assert_eq!(options.command, ["sh", "-c", "x"]);
+    }
+}
