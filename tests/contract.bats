@@ -10,6 +10,7 @@ load helpers
 
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
+    [capdrop]="capdrop"
     [unshare-lite]="unshare-lite --mount --uts"
 )
 

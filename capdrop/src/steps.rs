@@ -1,7 +1,7 @@
 //! Applying the plan, in the one order the kernel's rules allow, and
 //! checking afterwards that the kernel holds exactly what was asked.
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 
 use crate::caps::CapSet;
@@ -34,7 +34,7 @@ pub fn apply(plan: &Plan, caller_bounding: CapSet) -> anyhow::Result<()> {
     }
     if let Some(groups) = &ids.groups {
         let gids: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        setgroups(&gids).with_context(|| format!("set supplementary groups to {}", join(groups)))?;
+        setgroups(&gids).map_err(|errno| anyhow!("set supplementary groups to {}: {}{}", join(groups), errno.desc(), setgroups_hint(errno)))?;
     }
     if let Some(gid) = ids.gid {
         let gid = Gid::from_raw(gid);
@@ -113,6 +113,18 @@ pub fn verify(plan: &Plan, state: &State) -> anyhow::Result<()> {
         bail!("the credentials differ from what was asked: {}", wrong.join("; "));
     }
     Ok(())
+}
+
+/// Why setgroups may be refused: a user namespace whose creator wrote
+/// "deny" to /proc/self/setgroups (user_namespaces(7)) can never change
+/// its groups, so the caller's would stay; capdrop refuses instead.
+fn setgroups_hint(errno: nix::errno::Errno) -> &'static str {
+    match std::fs::read_to_string("/proc/self/setgroups") {
+        Ok(text) if errno == nix::errno::Errno::EPERM && text.trim() == "deny" => {
+            " (setgroups is denied in this user namespace, so the caller's groups cannot be replaced)"
+        }
+        _ => "",
+    }
 }
 
 pub fn join(ids: &[u32]) -> String {
