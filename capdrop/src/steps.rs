@@ -131,3 +131,54 @@ pub fn join(ids: &[u32]) -> String {
     let words: Vec<String> = ids.iter().map(u32::to_string).collect();
     words.join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::IdChange;
+
+    fn plan() -> Plan {
+        let kept = CapSet(1 << 10);
+        Plan {
+            ids: IdChange { uid: Some(65534), gid: Some(65534), groups: Some(vec![65534, 10]) },
+            bounding: kept,
+            sets: Sets { effective: kept, permitted: kept, inheritable: kept },
+            ambient: kept,
+            no_new_privs: true,
+        }
+    }
+
+    fn matching() -> State {
+        let plan = plan();
+        State {
+            bounding: plan.bounding,
+            sets: plan.sets,
+            ambient: plan.ambient,
+            uids: [65534; 3],
+            gids: [65534; 3],
+            groups: vec![10, 65534],
+            no_new_privs: true,
+            securebits: 0,
+        }
+    }
+
+    #[test]
+    fn a_matching_state_passes_whatever_the_group_order() {
+        assert!(verify(&plan(), &matching()).is_ok());
+    }
+
+    #[test]
+    fn any_extra_or_missing_privilege_fails() {
+        let extra_bounding = State { bounding: CapSet(1 << 10 | 1 << 21), ..matching() };
+        let err = verify(&plan(), &extra_bounding).unwrap_err().to_string();
+        assert_eq!(err, "the credentials differ from what was asked: bounding set is net_bind_service,sys_admin, asked for net_bind_service");
+        let saved_root = State { uids: [65534, 65534, 0], ..matching() };
+        assert!(verify(&plan(), &saved_root).is_err());
+        let old_group = State { groups: vec![0, 10, 65534], ..matching() };
+        assert!(verify(&plan(), &old_group).is_err());
+        let no_nnp = State { no_new_privs: false, ..matching() };
+        assert!(verify(&plan(), &no_nnp).is_err());
+        let no_ambient = State { ambient: CapSet::EMPTY, ..matching() };
+        assert!(verify(&plan(), &no_ambient).is_err());
+    }
+}
