@@ -336,3 +336,31 @@ listen_on_80() {
         assert_equal "$(field $set)" 0000000000000000
     done
 }
+
+@test "without /proc, or with fake /proc files planted in the image, the kernel is asked instead" {
+    make_image
+    local image="$BATS_TEST_TMPDIR/noproc"
+    cp -a "$IMAGE" "$image"
+    mkdir "$image/hostproc"
+    # The command reads the truth from a procfs capdrop does not look at.
+    noproc() {
+        sandboxed sh -c 'mount -t proc proc "$1/hostproc" && shift && exec chroot "$@"' sh "$image" "$image" "$@"
+    }
+    run noproc /capdrop --keep none -- cat /hostproc/self/status
+    assert_status 0
+    assert_equal "$(field CapBnd)" 0000000000000000
+    assert_equal "$(field CapEff)" 0000000000000000
+    # Plain files where procfs files would be: a status claiming nothing
+    # is left, and the right cap_last_cap.
+    mkdir -p "$image/proc/self" "$image/proc/sys/kernel"
+    printf 'CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n' >"$image/proc/self/status"
+    cp /proc/sys/kernel/cap_last_cap "$image/proc/sys/kernel/cap_last_cap"
+    run noproc /capdrop --keep kill -- cat /hostproc/self/status
+    assert_status 0
+    assert_equal "$(field CapBnd)" 0000000000000020
+    # A cap_last_cap that would hide capabilities from capdrop.
+    echo 5 >"$image/proc/sys/kernel/cap_last_cap"
+    run noproc /capdrop --keep none -- cat /hostproc/self/status
+    assert_status 0
+    assert_equal "$(field CapBnd)" 0000000000000000
+}
