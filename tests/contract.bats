@@ -20,6 +20,7 @@ ROOTFS="$BATS_FILE_TMPDIR/rootfs"
 
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
+    [capdrop]="capdrop"
     [unshare-lite]="unshare-lite --mount --uts"
     [cgset]="cgset --name $CONTRACT_CGROUP --pids 64"
     [pivot]="pivot --bind $BATS_RUN_TMPDIR:$BATS_RUN_TMPDIR $ROOTFS"
