@@ -214,11 +214,12 @@ explain_rows() {
     echo "util-unshare: util-linux unshare --fork --pid --mount --uts --ipc --net --cgroup --root IMAGE --mount-proc (chroot, not pivot_root; no /dev)"
 }
 
-# Median over rounds of WALL(a) / WALL(b).
+# pair_ratio RAW A B [FIELD]: median over rounds of A / B, comparing
+# field FIELD (3, wall time, by default; 4 is CPU in `measure runs` output).
 pair_ratio() {
-    awk -v a="$2" -v b="$3" '
-        $1 == b { base[$2] = $3 }
-        $1 == a { wall[$2] = $3 }
+    awk -v a="$2" -v b="$3" -v f="${4:-3}" '
+        $1 == b { base[$2] = $f }
+        $1 == a { wall[$2] = $f }
         END { for (r in wall) if (base[r] > 0) print wall[r] / base[r] }' "$1" | median
 }
 
@@ -347,12 +348,21 @@ verdict() {
     fi
 }
 
+# The same comparison by CPU time, for information (the targets are wall time).
+cpu_note() {
+    local r
+    r=$(pair_ratio "$1" "$2" "$3" 4)
+    [[ $r == - ]] || printf '  (by user+sys CPU: %.2fx)\n' "$r"
+}
+
 targets() {
     local runs_raw=$1 batch_raw=$2 r c
     r=$(pair_ratio "$runs_raw" isokit-ns bwrap)
     verdict "ns-only chain / bwrap (median per-round ratio)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 0.6 x
+    cpu_note "$runs_raw" isokit-ns bwrap
     r=$(pair_ratio "$runs_raw" isokit-full crun)
     verdict "full chain / crun run (median per-round ratio)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 0.5 x
+    cpu_note "$runs_raw" isokit-full crun
     c=$(awk '$3 == "conc" { print $1, $2, $4 }' "$batch_raw" >"$tmp/conc.raw"; pair_ratio "$tmp/conc.raw" isokit-ns bwrap)
     verdict "$batch concurrent launches, isokit-ns / bwrap" "$([[ $c == - ]] && echo - || printf '%.2f' "$c")" 0.67 x
     verdict "isokit processes alive during a container (VmRSS)" "${isokit_rss_kb:-}" 1024 " kB"

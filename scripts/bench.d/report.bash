@@ -8,10 +8,11 @@ median() {
 
 # runs_table RAW BASE: one row per launcher of `measure runs` output
 # (NAME ROUND WALL_US CPU_US STATUS), times in ms; the ratio is the median
-# over rounds of WALL(launcher) / WALL(BASE) in the same round.
+# over rounds of WALL(launcher) / WALL(BASE) in the same round, the cpu
+# ratio the same for user+sys (steadier than wall on a busy machine).
 runs_table() {
-    local raw=$1 base=$2 name n failed med lo hi cpu ratio
-    printf '%-22s %5s %9s %17s %8s %9s\n' launcher n "median ms" "min-max ms" "cpu ms" "vs $base"
+    local raw=$1 base=$2 name n failed med lo hi cpu ratio cpu_ratio
+    printf '%-22s %5s %9s %17s %8s %9s %9s\n' launcher n "median ms" "min-max ms" "cpu ms" "vs $base" "cpu vs"
     for name in $(awk '!seen[$1]++ { print $1 }' "$raw"); do
         n=$(awk -v n="$name" '$1 == n' "$raw" | wc -l)
         failed=$(awk -v n="$name" '$1 == n && $5 != 0' "$raw" | wc -l)
@@ -23,8 +24,13 @@ runs_table() {
             $1 == b { base[$2] = $3 }
             $1 == n { wall[$2] = $3 }
             END { for (r in wall) if (base[r] > 0) print wall[r] / base[r] }' "$raw" | median)
-        printf '%-22s %5d %9.2f %8.2f-%-8.2f %8.2f %9s\n' "$name" "$n" "$med" "$lo" "$hi" "$cpu" \
-            "$([[ $ratio == - ]] && echo - || printf '%.2fx' "$ratio")"
+        cpu_ratio=$(awk -v n="$name" -v b="$base" '
+            $1 == b { base[$2] = $4 }
+            $1 == n { cpu[$2] = $4 }
+            END { for (r in cpu) if (base[r] > 0) print cpu[r] / base[r] }' "$raw" | median)
+        printf '%-22s %5d %9.2f %8.2f-%-8.2f %8.2f %9s %9s\n' "$name" "$n" "$med" "$lo" "$hi" "$cpu" \
+            "$([[ $ratio == - ]] && echo - || printf '%.2fx' "$ratio")" \
+            "$([[ $cpu_ratio == - ]] && echo - || printf '%.2fx' "$cpu_ratio")"
         if ((failed)); then
             printf '  ^ %d of %d runs exited non-zero: their times are not a valid launch\n' "$failed" "$n"
         fi
