@@ -14,12 +14,12 @@ use std::os::fd::RawFd;
 
 use anyhow::{anyhow, Context};
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+    Emitable, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use crate::cidr::Cidr;
@@ -29,6 +29,9 @@ use crate::cidr::Cidr;
 const RECEIVE_BUFFER: usize = 64 * 1024;
 /// nlmsgerr attribute carrying the kernel's text (linux/netlink.h).
 const NLMSGERR_ATTR_MSG: u16 = 1;
+/// sizeof(struct nlmsghdr).
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
 
 pub struct Netlink {
     socket: Socket,
@@ -69,13 +72,12 @@ impl Netlink {
     }
 
     /// The link named `name`, or None if there is none.
-    pub fn link(&mut self, name: &str) -> anyhow::Result<Option<LinkMessage>> {
+    pub fn link(&mut self, name: &str) -> anyhow::Result<Option<Link>> {
         let mut message = LinkMessage::default();
         message.attributes.push(LinkAttribute::IfName(name.to_string()));
-        let sequence = self.send(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST)?;
+        let sequence = self.send(libc::RTM_GETLINK, NLM_F_REQUEST, &message)?;
         match self.answer(sequence)? {
-            Answer::Message(RouteNetlinkMessage::NewLink(link)) => Ok(Some(link)),
-            Answer::Message(other) => Err(anyhow!("unexpected netlink answer {other:?}")),
+            Answer::Link(link) => Ok(Some(link)),
             Answer::Error(err) if err.errno == libc::ENODEV => Ok(None),
             Answer::Error(err) => Err(err.into()),
             Answer::Ack => Err(anyhow!("netlink answered an ack to a query")),
@@ -85,7 +87,7 @@ impl Netlink {
     /// The index of the link named `name`, which must exist.
     pub fn index(&mut self, name: &str) -> anyhow::Result<u32> {
         match self.link(name)? {
-            Some(link) => Ok(link.header.index),
+            Some(link) => Ok(link.index),
             None => Err(anyhow::Error::new(io::Error::from_raw_os_error(libc::ENODEV))),
         }
     }
@@ -108,7 +110,7 @@ impl Netlink {
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_message))),
         ]));
         // NLM_F_EXCL: an existing link of that name is an error, never reused.
-        self.request(RouteNetlinkMessage::NewLink(message), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(libc::RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 
     /// Delete the link named `name` (by name, so that cleanup works even
@@ -116,7 +118,7 @@ impl Netlink {
     pub fn delete_link(&mut self, name: &str) -> anyhow::Result<()> {
         let mut message = LinkMessage::default();
         message.attributes.push(LinkAttribute::IfName(name.to_string()));
-        self.request(RouteNetlinkMessage::DelLink(message), 0)
+        self.request(libc::RTM_DELLINK, 0, &message)
     }
 
     pub fn set_up(&mut self, index: u32) -> anyhow::Result<()> {
@@ -124,7 +126,7 @@ impl Netlink {
         message.header.index = index;
         message.header.flags = LinkFlags::Up;
         message.header.change_mask = LinkFlags::Up;
-        self.request(RouteNetlinkMessage::SetLink(message), 0)
+        self.request(libc::RTM_SETLINK, 0, &message)
     }
 
     /// Enslave link `index` to `master` (a bridge port).
@@ -132,7 +134,7 @@ impl Netlink {
         let mut message = LinkMessage::default();
         message.header.index = index;
         message.attributes.push(LinkAttribute::Controller(master));
-        self.request(RouteNetlinkMessage::SetLink(message), 0)
+        self.request(libc::RTM_SETLINK, 0, &message)
     }
 
     /// Add an address to link `index`. IPv6 addresses are added with
@@ -150,7 +152,7 @@ impl Netlink {
         }
         message.attributes.push(AddressAttribute::Local(cidr.addr));
         message.attributes.push(AddressAttribute::Address(cidr.addr));
-        self.request(RouteNetlinkMessage::NewAddress(message), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(libc::RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 
     /// The default route of the gateway's family, through link `index`.
@@ -163,33 +165,40 @@ impl Netlink {
         message.header.kind = RouteType::Unicast;
         message.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
         message.attributes.push(RouteAttribute::Oif(index));
-        self.request(RouteNetlinkMessage::NewRoute(message), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(libc::RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 
     /// Send a request that changes something and wait for the kernel's ack.
-    fn request(&mut self, message: RouteNetlinkMessage, flags: u16) -> anyhow::Result<()> {
-        let sequence = self.send(message, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+    fn request(&mut self, kind: u16, flags: u16, body: &dyn Emitable) -> anyhow::Result<()> {
+        let sequence = self.send(kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)?;
         match self.answer(sequence)? {
             Answer::Ack => Ok(()),
             Answer::Error(err) => Err(err.into()),
-            Answer::Message(other) => Err(anyhow!("unexpected netlink answer {other:?}")),
+            Answer::Link(_) => Err(anyhow!("netlink answered a link to a request")),
         }
     }
 
-    fn send(&mut self, message: RouteNetlinkMessage, flags: u16) -> anyhow::Result<u32> {
+    /// Frame `body` with a netlink header (struct nlmsghdr) and send it.
+    fn send(&mut self, kind: u16, flags: u16, body: &dyn Emitable) -> anyhow::Result<u32> {
         self.sequence += 1;
-        let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(message));
-        packet.header.flags = flags;
-        packet.header.sequence_number = self.sequence;
-        packet.finalize();
-        let mut buffer = vec![0; packet.buffer_len()];
-        packet.serialize(&mut buffer);
+        let length = NLMSG_HDRLEN + body.buffer_len();
+        let mut buffer = vec![0; length];
+        let total = u32::try_from(length).context("netlink request too large")?;
+        buffer[0..4].copy_from_slice(&total.to_ne_bytes());
+        buffer[4..6].copy_from_slice(&kind.to_ne_bytes());
+        buffer[6..8].copy_from_slice(&flags.to_ne_bytes());
+        buffer[8..12].copy_from_slice(&self.sequence.to_ne_bytes());
+        body.emit(&mut buffer[NLMSG_HDRLEN..]);
         self.socket.send(&buffer, 0).context("send a netlink request")?;
         Ok(self.sequence)
     }
 
     /// The first answer to request `sequence` (answers to anything else,
-    /// which a unicast socket should not get, are skipped).
+    /// which a unicast socket should not get, are skipped). The framing is
+    /// read here and only link messages are parsed by the crate: going
+    /// through its RouteNetlinkMessage enum would link the parsers of
+    /// every rtnetlink message (traffic control, neighbours...) into the
+    /// binary.
     fn answer(&mut self, sequence: u32) -> anyhow::Result<Answer> {
         loop {
             let mut buffer = Vec::with_capacity(RECEIVE_BUFFER);
@@ -198,24 +207,27 @@ impl Netlink {
                 return Err(anyhow!("netlink answer of {size} bytes truncated"));
             }
             let mut rest = &buffer[..];
-            while !rest.is_empty() {
-                let packet = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
-                    .map_err(|err| anyhow!("malformed netlink answer: {err}"))?;
-                let length = packet.header.length as usize;
-                if packet.header.sequence_number == sequence {
-                    match packet.payload {
-                        NetlinkPayload::InnerMessage(message) => return Ok(Answer::Message(message)),
-                        NetlinkPayload::Error(error) => {
-                            return Ok(match error.code {
-                                None => Answer::Ack,
-                                Some(code) => Answer::Error(KernelError { errno: -code.get(), text: ack_text(&error.header) }),
-                            })
-                        }
-                        _ => {}
-                    }
+            while rest.len() >= NLMSG_HDRLEN {
+                let length = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+                let flags = u16::from_ne_bytes([rest[6], rest[7]]);
+                let seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+                if length < NLMSG_HDRLEN || length > rest.len() {
+                    return Err(anyhow!("malformed netlink answer (length {length})"));
                 }
-                if length == 0 || length > rest.len() {
-                    break;
+                let body = &rest[NLMSG_HDRLEN..length];
+                if seq == sequence {
+                    if kind == NLMSG_ERROR && body.len() >= 4 {
+                        let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+                        return Ok(match code {
+                            0 => Answer::Ack,
+                            _ => Answer::Error(KernelError { errno: -code, text: ack_text(&body[4..], flags) }),
+                        });
+                    }
+                    if kind == libc::RTM_NEWLINK {
+                        let link = Link::parse(body).ok_or_else(|| anyhow!("malformed netlink link message"))?;
+                        return Ok(Answer::Link(link));
+                    }
                 }
                 rest = &rest[align(length).min(rest.len())..];
             }
@@ -226,7 +238,47 @@ impl Netlink {
 enum Answer {
     Ack,
     Error(KernelError),
-    Message(RouteNetlinkMessage),
+    Link(Link),
+}
+
+/// What netns-setup needs to know of an existing link.
+pub struct Link {
+    pub index: u32,
+    /// IFLA_INFO_KIND: "bridge", "veth", ... (None for devices without
+    /// rtnl_link_ops, such as a physical NIC).
+    pub kind: Option<String>,
+}
+
+impl Link {
+    /// Read an RTM_NEWLINK body: struct ifinfomsg (16 bytes, the index at
+    /// offset 4), then attributes; the kind is nested in IFLA_LINKINFO.
+    /// Read by hand: parsing the whole message with the crate would link
+    /// in a parser for every link attribute (statistics, af_spec, ...).
+    fn parse(body: &[u8]) -> Option<Link> {
+        const IFINFOMSG_LEN: usize = 16;
+        let index = u32::from_ne_bytes(body.get(4..8)?.try_into().ok()?);
+        let kind = attribute(body.get(IFINFOMSG_LEN..)?, libc::IFLA_LINKINFO)
+            .and_then(|info| attribute(info, libc::IFLA_INFO_KIND))
+            .map(|kind| String::from_utf8_lossy(kind.split(|&b| b == 0).next().unwrap_or_default()).into_owned());
+        Some(Link { index, kind })
+    }
+}
+
+/// The value of the first attribute of type `wanted` in a run of netlink
+/// attributes (struct nlattr: u16 length, u16 type, value, padded to 4).
+fn attribute(mut attributes: &[u8], wanted: u16) -> Option<&[u8]> {
+    while attributes.len() >= 4 {
+        let length = usize::from(u16::from_ne_bytes([attributes[0], attributes[1]]));
+        let kind = u16::from_ne_bytes([attributes[2], attributes[3]]) & 0x3fff;
+        if length < 4 || length > attributes.len() {
+            return None;
+        }
+        if kind == wanted {
+            return Some(&attributes[4..length]);
+        }
+        attributes = attributes.get(align(length)..)?;
+    }
+    None
 }
 
 fn family(ip: IpAddr) -> AddressFamily {
@@ -242,37 +294,22 @@ fn align(length: usize) -> usize {
     (length + 3) & !3
 }
 
-/// The kernel's text in an extended ack: with NETLINK_CAP_ACK the error
-/// carries the request's 16-byte header only, then attributes
-/// (linux/netlink.h, struct nlmsgerr).
-fn ack_text(after_code: &[u8]) -> Option<String> {
-    const NLMSGHDR: usize = 16;
-    let mut attributes = after_code.get(NLMSGHDR..)?;
-    while attributes.len() >= 4 {
-        let length = usize::from(u16::from_ne_bytes([attributes[0], attributes[1]]));
-        let kind = u16::from_ne_bytes([attributes[2], attributes[3]]) & 0x3fff;
-        if length < 4 || length > attributes.len() {
-            return None;
-        }
-        if kind == NLMSGERR_ATTR_MSG {
-            let text = &attributes[4..length];
-            let text = text.split(|&b| b == 0).next().unwrap_or_default();
-            return Some(String::from_utf8_lossy(text).into_owned()).filter(|t| !t.is_empty());
-        }
-        attributes = attributes.get(align(length)..)?;
+/// The kernel's text in an extended ack (linux/netlink.h, struct nlmsgerr):
+/// after the error code comes the request's header (alone with
+/// NLM_F_CAPPED, else the whole request), then, with NLM_F_ACK_TLVS,
+/// attributes.
+fn ack_text(after_code: &[u8], flags: u16) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
     }
-    None
-}
-
-/// The kind of a link (`bridge`, `veth`, ...) as the kernel reports it.
-pub fn kind(link: &LinkMessage) -> Option<&InfoKind> {
-    link.attributes.iter().find_map(|attribute| match attribute {
-        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|info| match info {
-            LinkInfo::Kind(kind) => Some(kind),
-            _ => None,
-        }),
-        _ => None,
-    })
+    let request_length = if flags & NLM_F_CAPPED != 0 {
+        NLMSG_HDRLEN
+    } else {
+        u32::from_ne_bytes(after_code.get(0..4)?.try_into().ok()?) as usize
+    };
+    let text = attribute(after_code.get(align(request_length)..)?, NLMSGERR_ATTR_MSG)?;
+    let text = text.split(|&b| b == 0).next().unwrap_or_default();
+    Some(String::from_utf8_lossy(text).into_owned()).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -287,8 +324,32 @@ mod tests {
         bytes.extend_from_slice(&length.to_ne_bytes());
         bytes.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
         bytes.extend_from_slice(text);
-        assert_eq!(ack_text(&bytes).as_deref(), Some("Master device is not a bridge"));
-        assert_eq!(ack_text(&bytes[..16]), None);
-        assert_eq!(ack_text(&bytes[..20]), None);
+        let flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+        assert_eq!(ack_text(&bytes, flags).as_deref(), Some("Master device is not a bridge"));
+        assert_eq!(ack_text(&bytes, NLM_F_CAPPED), None);
+        assert_eq!(ack_text(&bytes[..16], flags), None);
+        assert_eq!(ack_text(&bytes[..20], flags), None);
+    }
+
+    fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut bytes = ((4 + value.len()) as u16).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(value);
+        bytes.resize(align(bytes.len()), 0);
+        bytes
+    }
+
+    #[test]
+    fn link_index_and_nested_kind_are_read() {
+        let mut body = vec![0u8; 16];
+        body[4..8].copy_from_slice(&7u32.to_ne_bytes());
+        body.extend(nla(libc::IFLA_IFNAME, b"br0\0"));
+        body.extend(nla(libc::IFLA_LINKINFO, &nla(libc::IFLA_INFO_KIND, b"bridge\0")));
+        let link = Link::parse(&body).expect("parses");
+        assert_eq!(link.index, 7);
+        assert_eq!(link.kind.as_deref(), Some("bridge"));
+        let bare = Link::parse(&body[..16]).expect("parses");
+        assert_eq!(bare.kind, None);
+        assert!(Link::parse(&body[..6]).is_none());
     }
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use nix::sched::{setns, CloneFlags};
+use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
 use crate::netlink::Netlink;
 
@@ -33,11 +34,12 @@ pub struct Namespaces {
 }
 
 impl Namespaces {
-    /// `net:[INODE]` of an open namespace file, as the kernel names it.
+    /// `net:[INODE]`, as the kernel names a network namespace in /proc.
     pub fn name(file: &File) -> String {
-        fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
-            .map(|target| target.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "net:[?]".to_string())
+        match file.metadata() {
+            Ok(meta) => format!("net:[{}]", meta.ino()),
+            Err(_) => "net:[?]".to_string(),
+        }
     }
 }
 
@@ -56,7 +58,13 @@ pub fn find(explicit: Option<&Path>) -> anyhow::Result<Namespaces> {
 fn open_explicit(path: &Path, own_id: (u64, u64)) -> anyhow::Result<(File, String)> {
     let shown = path.display();
     let file = File::open(path).with_context(|| format!("open --outer-netns '{shown}'"))?;
-    if !Namespaces::name(&file).starts_with("net:[") {
+    // A namespace file is on nsfs (also when bind-mounted, as under
+    // /run/netns); /proc/self/fd shows its type unless it is bind-mounted,
+    // and setns(2) checks the type again when it enters it.
+    let on_nsfs = fstatfs(&file).map(|fs| fs.filesystem_type() == NSFS_MAGIC).unwrap_or(false);
+    let target = fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).unwrap_or_default();
+    let other_type = target.to_string_lossy().contains(":[") && !target.to_string_lossy().starts_with("net:[");
+    if !on_nsfs || other_type {
         bail!("--outer-netns '{shown}' is not a network namespace (expected /proc/PID/ns/net or /run/netns/NAME)");
     }
     if identity(&file, &shown.to_string())? == own_id {

@@ -10,10 +10,9 @@
 //! host may well have an eth0 of its own.
 
 use anyhow::{anyhow, bail, Context};
-use netlink_packet_route::link::InfoKind;
 use std::os::fd::AsRawFd;
 
-use crate::netlink::{self, Netlink};
+use crate::netlink::Netlink;
 use crate::options::{HostSide, Veth};
 use crate::outer::Namespaces;
 
@@ -28,9 +27,9 @@ pub fn check(inside: &mut Netlink, outer: &mut Netlink, veth: &Veth) -> anyhow::
     }
     if let HostSide::Bridge(bridge) = &veth.host_side {
         let link = outer.link(bridge).context("look up --bridge in the outer network namespace")?;
-        match link.as_ref().map(netlink::kind) {
+        match link.map(|link| link.kind) {
             None => bail!("bridge '{bridge}' does not exist in the outer network namespace (scripts/netbridge up --name {bridge} makes one)"),
-            Some(Some(InfoKind::Bridge)) => {}
+            Some(Some(kind)) if kind == "bridge" => {}
             Some(Some(kind)) => bail!("'{bridge}' in the outer network namespace is not a bridge (it is a {kind})"),
             Some(None) => bail!("'{bridge}' in the outer network namespace is not a bridge"),
         }
