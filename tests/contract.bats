@@ -11,6 +11,9 @@ load helpers
 # TOOL -> the words that make it do its step and exec what follows.
 declare -A CHAIN=(
     [unshare-lite]="unshare-lite --mount --uts"
+    # Run by `sandboxed` in a new network namespace whose parent (bats)
+    # is outside it: loopback only, the outer namespace found by walking up.
+    [netns-setup]="netns-setup"
 )
 
 tools() {
