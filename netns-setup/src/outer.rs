@@ -82,6 +82,12 @@ fn walk_ancestors(own_id: (u64, u64)) -> anyhow::Result<(File, String)> {
         }
         let path = format!("/proc/{parent}/ns/net");
         let file = File::open(&path).with_context(|| format!("open '{path}'"))?;
+        // If the parent died between reading PPid and the open, its PID may
+        // now be another process's; its child would then have been
+        // reparented, so an unchanged PPid proves the file is the parent's.
+        if parent_of(&pid)? != parent {
+            bail!("the process tree changed while looking for the outer network namespace (the launcher died?)");
+        }
         if identity(&file, &path)? != own_id {
             return Ok((file, format!("pid {parent}")));
         }
