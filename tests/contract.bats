@@ -24,6 +24,9 @@ declare -A CHAIN=(
     [unshare-lite]="unshare-lite --mount --uts"
     [cgset]="cgset --name $CONTRACT_CGROUP --pids 64"
     [pivot]="pivot --bind $BATS_RUN_TMPDIR:$BATS_RUN_TMPDIR $ROOTFS"
+    # Run by `sandboxed` in a new network namespace whose parent (bats)
+    # is outside it: loopback only, the outer namespace found by walking up.
+    [netns-setup]="netns-setup"
 )
 
 setup_file() {

@@ -1,0 +1,59 @@
+//! netns-setup: wire the network namespace a container runs in (loopback,
+//! a veth pair to the outer namespace, addresses, default route), then
+//! exec the rest of the command line.
+#![forbid(unsafe_code)]
+
+mod cidr;
+mod netlink;
+mod options;
+mod outer;
+mod veth;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chainload::{sys, Tool};
+
+use netlink::Netlink;
+use options::Options;
+
+fn main() -> ExitCode {
+    chainload::main("netns-setup", run)
+}
+
+/// The steps, in a fixed order: check the options, find the outer
+/// namespace (refusing to wire the one we are in), open one netlink socket
+/// per namespace, ask the kernel about every name before creating
+/// anything, then loopback, then the veth pair.
+fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
+    let (options, tail) = tool.parse::<Options>();
+    let plan = options.plan()?;
+    sys::refuse_setuid()?;
+
+    let namespaces = outer::find(plan.outer_netns.as_deref())?;
+    let mut inside = Netlink::open().context("in the container's network namespace")?;
+    let done = match &plan.veth {
+        None => {
+            loopback_up(&mut inside)?;
+            format!("lo up in {}", outer::Namespaces::name(&namespaces.own))
+        }
+        Some(veth) => {
+            let mut outside = outer::netlink_in_outer(&namespaces)?;
+            veth::check(&mut inside, &mut outside, veth)?;
+            loopback_up(&mut inside)?;
+            veth::create(&mut inside, &mut outside, veth, &namespaces)?;
+            veth::describe(veth, &namespaces)
+        }
+    };
+    // The namespace files and sockets are close-on-exec; dropping them
+    // here as well means PROG could not get them even by a bug in that.
+    drop(namespaces);
+    drop(inside);
+    tool.trace(format_args!("{done}"));
+    Err(tool.exec(&tail))
+}
+
+fn loopback_up(inside: &mut Netlink) -> anyhow::Result<()> {
+    let index = inside.index("lo").context("find 'lo'")?;
+    inside.set_up(index).context("bring 'lo' up")
+}

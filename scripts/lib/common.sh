@@ -1,0 +1,105 @@
+# Shared by scripts/contain, cps, ckill, cexec and clogs: where things
+# live, container state, and cleaning up after containers that are gone.
+# shellcheck shell=bash
+
+ISOKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/target/bin}
+# Per-container state: /run/isokit/NAME/{owner,pid,command,started,address,...}
+ISOKIT_STATE=${ISOKIT_STATE:-/run/isokit}
+# Images made or unpacked on first use.
+ISOKIT_IMAGES=${ISOKIT_IMAGES:-/var/lib/isokit/images}
+ISOKIT_BRIDGE=${ISOKIT_BRIDGE:-isokit0}
+ISOKIT_SUBNET_PREFIX=10.88 # the bridge's /16: gateway 10.88.0.1
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ISOKIT_GATEWAY=$ISOKIT_SUBNET_PREFIX.0.1
+
+die() {
+    echo "${0##*/}: $*" >&2
+    exit 125
+}
+
+# Usage errors carry the --help hint, like the tools.
+usage_error() {
+    echo "${0##*/}: $*" >&2
+    echo "Try '${0##*/} --help' for more information." >&2
+    exit 125
+}
+
+valid_name() {
+    [[ $1 =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$ ]]
+}
+
+# The start time of process $1 (field 22 of /proc/PID/stat), to tell it
+# apart from a later process that reuses its PID.
+start_time_of() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo "${20}"
+}
+
+# Is the process that owns container $1's state (contain itself, or the
+# detached supervisor) still alive?
+owner_alive() {
+    local dir="$ISOKIT_STATE/$1" pid started
+    pid=$(cat "$dir/owner" 2>/dev/null) || return 1
+    started=$(cat "$dir/owner-start" 2>/dev/null) || return 1
+    [[ $(start_time_of "$pid") == "$started" ]]
+}
+
+# The host PID of container $1's init, if it is still running: the PID
+# from the pidfile must still be an unshare-lite in another PID namespace.
+init_pid() {
+    local pid
+    pid=$(cat "$ISOKIT_STATE/$1/pid" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'unshare-lite' || return 1
+    [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || return 1
+    echo "$pid"
+}
+
+container_running() {
+    owner_alive "$1" || init_pid "$1" >/dev/null
+}
+
+# Release what container $1 held: its cgroup (the init has exited, so it
+# is empty) and its state directory, which also frees its address. The
+# veth pair went away with the network namespace.
+release_container() {
+    local name=$1
+    "$ISOKIT_BIN/cgset" --name "$name" --remove >/dev/null 2>&1 || true
+    rm -rf "${ISOKIT_STATE:?}/$name"
+}
+
+# Remove the state of containers that are gone but were not cleaned up
+# (contain killed with SIGKILL, for one).
+prune_stale() {
+    local dir name
+    [[ -d $ISOKIT_STATE ]] || return 0
+    for dir in "$ISOKIT_STATE"/*/; do
+        [[ -d $dir ]] || continue
+        name=$(basename "$dir")
+        container_running "$name" || release_container "$name"
+    done
+}
+
+# Build the binaries if any is missing or older than the sources.
+ensure_built() {
+    local tool stale=
+    for tool in cgset unshare-lite netns-setup pivot capdrop; do
+        if [[ ! -x $ISOKIT_BIN/$tool ]]; then
+            stale=1
+            break
+        fi
+    done
+    if [[ -z $stale ]] && [[ -n $(find "$ISOKIT_ROOT"/*/src "$ISOKIT_ROOT"/*/Cargo.toml "$ISOKIT_ROOT/Cargo.lock" \
+        -newer "$ISOKIT_BIN/capdrop" -print -quit 2>/dev/null) ]]; then
+        stale=1
+    fi
+    if [[ -n $stale ]]; then
+        echo "${0##*/}: building the isokit tools (scripts/build)" >&2
+        "$ISOKIT_ROOT/scripts/build" || die "build failed"
+    fi
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# scripts/contain: every docker-run option has an effect the kernel shows
+# inside the container. Each test runs contain inside `sandboxed`, so the
+# bridge, mounts and hostname it makes vanish with the test; state goes to
+# a directory of the test's own.
+
+load helpers
+
+setup_file() {
+    export ISOKIT_IMAGES="$ROOT/target/test-images"
+    # Make the default image once, outside the timed tests.
+    sandboxed env ISOKIT_STATE="$BATS_FILE_TMPDIR/state" "$ROOT/scripts/contain" -- true
+}
+
+setup() {
+    export ISOKIT_STATE="$BATS_TEST_TMPDIR/state"
+    export ISOKIT_IMAGES="$ROOT/target/test-images"
+}
+
+contain() {
+    sandboxed "$ROOT/scripts/contain" "$@"
+}
+
+@test "README's first command: hostname, id and ip addr from inside" {
+    run contain --name first -- sh -c 'hostname; id; ip addr'
+    assert_status 0
+    assert_equal "${lines[0]}" first
+    assert_equal "${lines[1]}" "uid=0(root) gid=0(root) groups=0(root)"
+    # --net none: only the loopback device, up.
+    [[ $output == *"1: lo: <LOOPBACK,UP,LOWER_UP>"* ]] || fail "$output"
+    [[ $output != *eth0* ]] || fail "unexpected eth0: $output"
+}
+
+@test "the container runs as PID 2 in its own PID namespace, in the image's root" {
+    run contain -- sh -c 'echo $$; ls /proc | grep -c "^[0-9]"; cat /etc/hostname 2>/dev/null; test -e /work && echo host-visible'
+    assert_status 0
+    assert_equal "${lines[0]}" 2
+    [[ $output != *host-visible* ]] || fail "the host's tree is visible"
+}
+
+@test "the exit status of the command comes back; 127 for a missing one" {
+    run contain -- sh -c 'exit 9'
+    assert_status 9
+    run contain -- /no/such/thing
+    assert_status 127
+}
+
+@test "--hostname sets the name inside" {
+    run contain --hostname box -- hostname
+    assert_equal "$output" box
+}
+
+@test "-e and --env-file: a clean environment plus exactly these" {
+    printf 'FROM_FILE=yes\n# comment\n\nSECOND=2\n' >"$BATS_TEST_TMPDIR/env"
+    run env SECRET=host contain -e A=1 --env-file "$BATS_TEST_TMPDIR/env" -- env
+    assert_status 0
+    [[ $output == *A=1* && $output == *FROM_FILE=yes* && $output == *SECOND=2* ]] || fail "$output"
+    [[ $output != *SECRET* ]] || fail "host environment leaked: $output"
+}
+
+@test "-w sets the working directory" {
+    run contain -w /etc -- pwd
+    assert_equal "$output" /etc
+}
+
+@test "-v binds a host directory, :ro makes it read-only" {
+    mkdir -p "$BATS_TEST_TMPDIR/vol"
+    echo from-host >"$BATS_TEST_TMPDIR/vol/file"
+    run contain -v "$BATS_TEST_TMPDIR/vol:/data" -- sh -c 'cat /data/file; echo written >/data/new'
+    assert_status 0
+    assert_equal "$output" from-host
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/vol/new")" written
+    run contain -v "$BATS_TEST_TMPDIR/vol:/data:ro" -- sh -c 'echo x >/data/other'
+    [[ $status != 0 ]] || fail "wrote to a read-only volume"
+    [[ ! -e $BATS_TEST_TMPDIR/vol/other ]]
+}
+
+@test "--tmpfs mounts a tmpfs; --read-only makes the root read-only" {
+    run contain --tmpfs /scratch:1M -- sh -c 'grep " /scratch " /proc/self/mountinfo'
+    [[ $output == *tmpfs* ]] || fail "$output"
+    run contain --read-only -- sh -c 'touch /newfile'
+    [[ $status != 0 ]] || fail "wrote to a read-only root"
+}
+
+@test "writes inside never reach the shared default image" {
+    run contain -- sh -c 'echo dirty >/etc/dirty; cat /etc/dirty'
+    assert_equal "$output" dirty
+    [[ ! -e $ISOKIT_IMAGES/busybox/etc/dirty ]] || fail "the image was modified"
+}
+
+@test "--rootfs uses a given directory, --tar an image tarball" {
+    local image="$BATS_TEST_TMPDIR/image"
+    cp -a "$ISOKIT_IMAGES/busybox" "$image"
+    echo custom >"$image/etc/marker"
+    run contain --rootfs "$image" -- cat /etc/marker
+    assert_equal "$output" custom
+    tar -C "$image" -cf "$BATS_TEST_TMPDIR/image.tar" .
+    run contain --tar "$BATS_TEST_TMPDIR/image.tar" -- cat /etc/marker
+    assert_equal "$output" custom
+}
+
+# The file FILE of process PID's cgroup for CONTROLLER, as the host sees
+# it: the controller's v1 hierarchy if it has one, else cgroup v2.
+host_cgroup_file() {
+    local pid=$1 controller=$2 file=$3 mount path
+    mount=$(awk -v c="$controller" '$9 == "cgroup" && $NF ~ "(^|,)" c "(,|$)" {print $5; exit}' /proc/self/mountinfo)
+    if [[ -n $mount ]]; then
+        path=$(awk -F: -v c="$controller" '$2 ~ "(^|,)" c "(,|$)" {print $3}' "/proc/$pid/cgroup")
+    else
+        mount=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+        path=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")
+    fi
+    echo "$mount$path/$file"
+}
+
+@test "--memory, --pids-limit and --cpus are set on the container's cgroup" {
+    sandboxed_bg "$ROOT/scripts/contain" --name limited --memory 48M --pids-limit 20 --cpus 0.5 -- sleep 5
+    local launcher=$BG_PID pid file
+    wait_for test -s "$ISOKIT_STATE/limited/pid"
+    pid=$(cat "$ISOKIT_STATE/limited/pid")
+    file=$(host_cgroup_file "$pid" memory memory.limit_in_bytes)
+    [[ -e $file ]] || file=$(host_cgroup_file "$pid" memory memory.max)
+    assert_equal "$(cat "$file")" 50331648
+    assert_equal "$(cat "$(host_cgroup_file "$pid" pids pids.max)")" 20
+    file=$(host_cgroup_file "$pid" cpu cpu.cfs_quota_us)
+    if [[ -e $file ]]; then
+        assert_equal "$(cat "$file")" 50000
+    else
+        assert_equal "$(cat "$(host_cgroup_file "$pid" cpu cpu.max)")" "50000 100000"
+    fi
+    [[ $file == */isokit/limited/* ]] || fail "cgroup path $file"
+    kill "$launcher"
+    wait "$launcher" || true
+    # Released when the container ended.
+    [[ ! -d $(dirname "$file") ]] || fail "cgroup $(dirname "$file") left behind"
+}
+
+@test "inside, the cgroup namespace shows the container's cgroup as /" {
+    run contain -- cat /proc/self/cgroup
+    assert_status 0
+    local line
+    for line in "${lines[@]}"; do
+        [[ ${line##*:} == / ]] || fail "$line"
+    done
+}
+
+@test "--cap-drop and --cap-add change the capability sets; --user switches user" {
+    run contain -- sh -c 'grep CapEff /proc/self/status'
+    assert_equal "$output" "CapEff:	00000000a80425fb"
+    run contain --cap-drop ALL -- sh -c 'grep CapEff /proc/self/status'
+    assert_equal "$output" "CapEff:	0000000000000000"
+    run contain --cap-add NET_ADMIN --cap-drop CHOWN -- sh -c 'grep CapEff /proc/self/status'
+    assert_equal "$output" "CapEff:	00000000a80435fa"
+    run contain --user nobody -- sh -c 'id -u; grep NoNewPrivs /proc/self/status'
+    assert_equal "${lines[0]}" 65534
+    assert_equal "${lines[1]}" "NoNewPrivs:	1"
+}
+
+@test "--net bridge: eth0 with an address on isokit0 and a default route" {
+    run contain --net bridge --ip 10.88.0.77 -- sh -c 'ip -4 addr show eth0; ip route'
+    assert_status 0
+    [[ $output == *"inet 10.88.0.77/16"* ]] || fail "$output"
+    [[ $output == *"default via 10.88.0.1"* ]] || fail "$output"
+}
+
+@test "20 concurrent --net bridge launches get 20 distinct addresses" {
+    run sandboxed bash -c '
+        for i in $(seq 20); do
+            "$ROOT/scripts/contain" --net bridge -- sh -c "ip -4 -o addr show eth0" &
+        done
+        wait' 
+    assert_status 0
+    local addresses
+    addresses=$(grep -o 'inet [0-9.]*' <<<"$output" | sort -u | wc -l)
+    assert_equal "$addresses" 20
+}
+
+@test "--explain prints a chain that, pasted into sh, runs the same container" {
+    run contain --explain --name explained --hostname pasted -- sh -c 'hostname; echo $$'
+    assert_status 0
+    [[ ${lines[0]} == "env -i"* ]] || fail "${lines[0]}"
+    local script="$BATS_TEST_TMPDIR/chain.sh"
+    printf '%s\n' "$output" >"$script"
+    mkdir -p "$ISOKIT_STATE/explained"
+    run sandboxed sh "$script"
+    assert_status 0
+    assert_equal "$output" $'pasted\n2'
+}
+
+@test "bad options exit 125 and leave nothing behind" {
+    local args
+    for args in "--net wrong" "--name ../x" "--ip 10.88.0.5" "--net bridge --ip 1.2.3.4" "-e 1BAD=x" \
+        "-v /nonexistent:/x" "-v relative" "-w relative" "--memory lots" "--nope" "--cap-add NOT_A_CAP"; do
+        # shellcheck disable=SC2086
+        run contain $args -- true
+        [[ $status == 125 ]] || fail "'$args' exited $status: $output"
+    done
+    run ls -A "$ISOKIT_STATE"
+    [[ -z $output || $output == .address.lock ]] || fail "left behind: $output"
+    run contain
+    assert_status 125
+}
+
+@test "a name in use is refused" {
+    sandboxed_bg env ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" --name taken -- sleep 5
+    local first=$BG_PID
+    wait_for test -s "$ISOKIT_STATE/taken/pid"
+    run contain --name taken -- true
+    assert_status 125
+    [[ $output == *"already in use"* ]] || fail "$output"
+    kill "$first"
+    wait "$first" || true
+    [[ ! -e $ISOKIT_STATE/taken ]] || fail "state left behind"
+}
