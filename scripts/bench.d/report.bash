@@ -86,3 +86,12 @@ trace_table() {
         printf '%-28s %10.3f\n' "$label" "$med"
     done <"$tmp/trace-order"
 }
+
+# error_summary FILE: the distinct lines launchers printed on stderr (a
+# launcher's stderr is the benchmark's), most frequent first, so a failed
+# run says why.
+error_summary() {
+    [[ -s $1 ]] || return 0
+    echo "stderr of the launches (distinct lines, most frequent first):"
+    sort "$1" | uniq -c | sort -rn | head -8 | sed 's/^/  /'
+}
