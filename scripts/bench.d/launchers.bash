@@ -1,3 +1,4 @@
+# shellcheck disable=SC2154  # root, bin, tmp, cache, measure, IMAGE... are set by scripts/bench
 # scripts/bench: the launchers, and the measurements besides single
 # launches (sourced inside the benchmark's namespaces; expects $root, $bin,
 # $cache, $tmp, $IMAGE, $BUNDLE, $measure).
@@ -312,7 +313,7 @@ sample_launch() {
 }
 
 resident_memory() {
-    isokit_rss_kb= isokit_pss_kb=
+    isokit_rss_kb='' isokit_pss_kb=''
     if [[ -z $(not_built unshare-lite pivot capdrop) ]]; then
         sample_launch isokit-ns "${ns_chain[@]}" /bin/sleep 2
     elif [[ -x $bin/unshare-lite ]]; then

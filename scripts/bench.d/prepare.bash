@@ -1,3 +1,4 @@
+# shellcheck disable=SC2154  # root, bin, tmp, cache, measure, IMAGE... are set by scripts/bench
 # scripts/bench: what is made once and cached under target/bench
 # (sourced; expects $root, $cache, $bin, $install).
 

@@ -1,3 +1,4 @@
+# shellcheck disable=SC2154  # root, bin, tmp, cache, measure, IMAGE... are set by scripts/bench
 # scripts/bench: turning raw samples into tables (sourced).
 # Only sort and POSIX awk (Debian's default awk is mawk: no asort).
 
@@ -39,7 +40,7 @@ runs_table() {
 
 # batch_table RAW BASE: `measure batch` output (NAME ROUND MODE WALL_US FAILED).
 batch_table() {
-    local raw=$1 base=$2 n=$3 name seq conc fails bconc ratio
+    local raw=$1 base=$2 n=$3 name seq conc fails ratio
     printf '%-22s %14s %14s %12s %9s\n' launcher "${n} seq ms" "${n} conc ms" "launch/s" "conc vs $base"
     for name in $(awk '!seen[$1]++ { print $1 }' "$raw"); do
         seq=$(awk -v n="$name" '$1 == n && $3 == "seq" { print $4 / 1000 }' "$raw" | median)
@@ -77,9 +78,9 @@ trace_table() {
         }
         END { for (i = 1; i <= k; i++) print "#order", i, names[i] > "/dev/stderr" }
     ' "$1" 2>"$tmp/trace-order" >"$tmp/trace-steps"
-    local label i med
+    local label med
     printf '%-28s %10s\n' "step (time since previous line)" "median ms"
-    while read -r _ i label; do
+    while read -r _ _ label; do
         [[ $label == launch ]] && continue
         med=$(awk -v l="$label" '{ name = $1; if ($1 == "stamp") name = $1 " " $2; if (name == l) print $NF }' "$tmp/trace-steps" | median)
         [[ $med == - ]] && continue
