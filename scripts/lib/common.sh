@@ -55,7 +55,9 @@ init_pid() {
     local pid
     pid=$(cat "$ISOKIT_STATE/$1/pid" 2>/dev/null) || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'unshare-lite' || return 1
+    local cmdline
+    { cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline"); } 2>/dev/null || return 1
+    [[ $cmdline == *unshare-lite* ]] || return 1
     [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || return 1
     echo "$pid"
 }
