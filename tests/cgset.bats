@@ -400,7 +400,7 @@ v2_hugetlb_root() {
     in_cgset --io-weight 500 -- '
         if [[ $(cg_mode blkio) == v1 ]]; then dir=$(cg_dir blkio); else dir=$(cg_dir io); fi
         for file in io.weight io.bfq.weight blkio.weight blkio.bfq.weight; do
-            [[ -e $dir/$file ]] && echo "$file $(cat "$dir/$file")"
+            if [[ -e $dir/$file ]]; then echo "$file $(cat "$dir/$file")"; fi
         done'
     if [[ $status == 125 ]]; then
         # No weight file at all (no io.cost, no BFQ): the error names the file.
