@@ -55,6 +55,8 @@ run_block() {
     local n=0 line script="$dir/script"
     : >"$script"
     echo 'cd "$ROOT"; export PATH="$ROOT/target/bin:$ROOT/scripts:$PATH"; __status=0' >>"$script"
+    # contain's images and state: the test's, not the machine's.
+    printf 'export ISOKIT_IMAGES=%q ISOKIT_STATE=%q\n' "$ROOT/target/test-images" "$dir/state" >>"$script"
     while IFS= read -r line; do
         if [[ $line == '$ '* ]]; then
             n=$((n + 1))
