@@ -33,6 +33,17 @@ pub fn write(path: &Path, value: &str) -> anyhow::Result<()> {
 }
 
 /// A control file's content without the trailing newline.
+/// Write each (file, value) of `writes` in `dir`, in order; returns
+/// "file=value" for each, for the trace line.
+pub fn write_all(dir: &Path, writes: Vec<(&str, String)>) -> anyhow::Result<Vec<String>> {
+    let mut done = Vec::new();
+    for (file, value) in writes {
+        write(&dir.join(file), &value)?;
+        done.push(format!("{file}={value}"));
+    }
+    Ok(done)
+}
+
 pub fn read(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read '{}'", path.display()))?;
     Ok(text.trim_end_matches('\n').to_string())

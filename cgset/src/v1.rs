@@ -69,12 +69,7 @@ pub fn apply(dir: &Path, limits: &Limits, controllers: &[String]) -> anyhow::Res
             writes.push(("cpuset.cpus", cpus.clone()));
         }
     }
-    let mut done = Vec::new();
-    for (file, value) in writes {
-        files::write(&dir.join(file), &value)?;
-        done.push(format!("{file}={value}"));
-    }
-    Ok(done)
+    files::write_all(dir, writes)
 }
 
 /// memory.limit_in_bytes and memory.memsw.limit_in_bytes, in an order the
