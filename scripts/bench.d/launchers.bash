@@ -80,6 +80,7 @@ machine_facts() {
     if [[ -x $bin/unshare-lite ]]; then
         local kind
         kind=$(file -b "$bin/unshare-lite" 2>/dev/null | cut -d, -f1-2,5 || true)
+        # shellcheck disable=SC2012 # the names are the tools', plain words
         echo "isokit binaries: $(cd "$bin" && ls | tr '\n' ' ')(${kind:-static}; unshare-lite $(stat -c %s "$bin/unshare-lite") bytes)"
     fi
     local tool
@@ -274,6 +275,7 @@ trace_chains() {
 descendants() {
     local pid=$1 child
     echo "$pid"
+    # shellcheck disable=SC2013 # the file is a list of PIDs (words)
     for child in $(cat "/proc/$pid/task/"*/children 2>/dev/null); do
         descendants "$child"
     done
@@ -380,6 +382,7 @@ remove_leftovers() {
             "$state" --root "$tmp/$state-state" delete -f "$id" >/dev/null 2>&1 || true
         done
     done
+    # shellcheck disable=SC2013 # mount points here have no spaces
     for mnt in $(awk '$0 ~ / - cgroup2? / { print $5 }' /proc/self/mountinfo); do
         rmdir "$mnt"/isokit/bench-* 2>/dev/null || true
     done

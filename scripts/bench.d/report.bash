@@ -14,6 +14,7 @@ median() {
 runs_table() {
     local raw=$1 base=$2 name n failed med lo hi cpu ratio cpu_ratio
     printf '%-22s %5s %9s %17s %8s %9s %9s\n' launcher n "median ms" "min-max ms" "cpu ms" "vs $base" "cpu vs"
+    # shellcheck disable=SC2013 # launcher names are single words
     for name in $(awk '!seen[$1]++ { print $1 }' "$raw"); do
         n=$(awk -v n="$name" '$1 == n' "$raw" | wc -l)
         failed=$(awk -v n="$name" '$1 == n && $5 != 0' "$raw" | wc -l)
@@ -42,6 +43,7 @@ runs_table() {
 batch_table() {
     local raw=$1 base=$2 n=$3 name seq conc fails ratio
     printf '%-22s %14s %14s %12s %9s\n' launcher "${n} seq ms" "${n} conc ms" "launch/s" "conc vs $base"
+    # shellcheck disable=SC2013 # launcher names are single words
     for name in $(awk '!seen[$1]++ { print $1 }' "$raw"); do
         seq=$(awk -v n="$name" '$1 == n && $3 == "seq" { print $4 / 1000 }' "$raw" | median)
         conc=$(awk -v n="$name" '$1 == n && $3 == "conc" { print $4 / 1000 }' "$raw" | median)
