@@ -9,6 +9,16 @@ setup() {
     export ISOKIT_IMAGES="$ROOT/target/test-images"
 }
 
+# Wait (up to ~10 s) until process $1 no longer exists.
+wait_for_gone() {
+    local i
+    for i in $(seq 200); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    fail "process $1 is still running"
+}
+
 teardown() {
     # Stop anything a failed test left running (only this test's containers).
     "$ROOT/scripts/ckill" --all KILL 2>/dev/null || true
@@ -65,10 +75,12 @@ teardown() {
     sandboxed_bg "$ROOT/scripts/contain" --name orphaned -- sleep 1
     local contain=$BG_PID
     wait_for test -s "$ISOKIT_STATE/orphaned/pid"
+    local init
+    init=$(cat "$ISOKIT_STATE/orphaned/pid")
     kill -KILL "$contain"
     wait "$contain" 2>/dev/null || true
     # The container itself runs on, then ends; the next cps cleans up.
-    sleep 1.5
+    wait_for_gone "$init"
     run "$ROOT/scripts/cps"
     assert_equal "${#lines[@]}" 1
     [[ ! -e $ISOKIT_STATE/orphaned ]] || fail "state left behind"

@@ -56,7 +56,7 @@ init_pid() {
     local pid
     { read -r pid <"$ISOKIT_STATE/$1/pid"; } 2>/dev/null || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    local cmdline
+    local cmdline=''
     # argv[0] only: read stops at the first NUL.
     { read -r -d '' cmdline <"/proc/$pid/cmdline"; } 2>/dev/null
     [[ -n $cmdline ]] || return 1
