@@ -218,3 +218,39 @@ host_cgroup_file() {
     wait "$first" || true
     [[ ! -e $ISOKIT_STATE/taken ]] || fail "state left behind"
 }
+
+@test "--net host: the container shares the caller's network namespace" {
+    # The sandbox's own namespace gets a link only it has.
+    run sandboxed sh -c '
+        ip link add isokit-probe type veth peer name isokit-probe2
+        "$ROOT/scripts/contain" --net host -- sh -c "ip -o link show isokit-probe | wc -l"
+        "$ROOT/scripts/contain" -- sh -c "ip -o link show isokit-probe 2>/dev/null | wc -l"'
+    assert_status 0
+    assert_equal "$output" $'1\n0'
+}
+
+@test "--memory-swap is written as memory plus swap where the kernel accounts swap" {
+    sandboxed_bg "$ROOT/scripts/contain" --name swapped --memory 32M --memory-swap 64M -- sleep 3
+    local launcher=$BG_PID pid file
+    wait_for test -s "$ISOKIT_STATE/swapped/pid"
+    pid=$(cat "$ISOKIT_STATE/swapped/pid")
+    file=$(host_cgroup_file "$pid" memory memory.memsw.limit_in_bytes)
+    if [[ -e $file ]]; then
+        assert_equal "$(cat "$file")" 67108864
+    else
+        # cgroup v2: memory.swap.max holds the swap part only.
+        assert_equal "$(cat "$(host_cgroup_file "$pid" memory memory.swap.max)")" 33554432
+    fi
+    kill "$launcher"
+    wait "$launcher" || true
+}
+
+@test "--user takes the name from the image's /etc/passwd" {
+    local image="$BATS_TEST_TMPDIR/image"
+    cp -a "$ISOKIT_IMAGES/busybox" "$image"
+    echo 'builder:x:4321:4321:image-only user:/:/bin/sh' >>"$image/etc/passwd"
+    echo 'builder:x:4321:' >>"$image/etc/group"
+    run contain --rootfs "$image" --user builder -- id -u
+    assert_status 0
+    assert_equal "$output" 4321
+}
