@@ -277,3 +277,16 @@ orphan_zombies() {
     assert_status 0
     [[ $stderr =~ ^unshare-lite:\ new\ mnt,uts,ipc,net,pid,cgroup\;\ init\ pid\ [0-9]+$ ]] || fail "$stderr"
 }
+
+@test "--new-session: the command loses the caller's controlling terminal (TIOCSTI)" {
+    # script(1) runs the launch on a pty that is its controlling terminal.
+    run script -qec "unshare-lite --pid -- sh -c 'cut -d\" \" -f7 /proc/self/stat'" /dev/null
+    local with_tty
+    with_tty=$(tr -d '\r' <<<"$output")
+    [[ $with_tty != 0 ]] || fail "control: without --new-session the pty should be the controlling tty"
+    run script -qec "unshare-lite --pid --new-session -- sh -c 'cut -d\" \" -f7 /proc/self/stat'" /dev/null
+    assert_equal "$(tr -d '\r' <<<"$output")" 0
+    run script -qec "unshare-lite --pid --as-pid1 --new-session -- sh -c 'cut -d\" \" -f7 /proc/self/stat'" /dev/null
+    assert_equal "$(tr -d '\r' <<<"$output")" 0
+    run -125 unshare-lite --new-session -- true
+}

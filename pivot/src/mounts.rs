@@ -34,6 +34,11 @@ pub struct Root {
     made_workdir: Option<PathBuf>,
 }
 
+/// The new root is nodev: a device node in the image (a tarball unpacked
+/// as root keeps them) or one made in the root's tree cannot be opened.
+/// Only pivot's own /dev tmpfs holds usable nodes.
+const ROOT_ATTRIBUTES: u64 = attr::NODEV;
+
 /// What `make_root` needs to know about NEWROOT on the host.
 pub struct Image {
     pub path: PathBuf,
@@ -63,14 +68,18 @@ pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
     let shown = image.path.display();
     let mut made_workdir = None;
     let tree = match kind {
-        RootKind::Bind => sys::clone_tree(&image.dir, Path::new(""), true).with_context(|| format!("bind new root '{shown}'"))?,
+        RootKind::Bind => {
+            let tree = sys::clone_tree(&image.dir, Path::new(""), true).with_context(|| format!("bind new root '{shown}'"))?;
+            sys::set_attributes(&tree, ROOT_ATTRIBUTES, true).with_context(|| format!("make new root '{shown}' nodev"))?;
+            tree
+        }
         RootKind::Overlay(upper) => {
             let (upper, work, made) = overlay_dirs(upper)?;
             made_workdir = made.then(|| work.clone());
             overlay(&image.path, &upper, &work).inspect_err(|_| remove_workdir(made_workdir.as_deref()))?
         }
         RootKind::TmpOverlay => {
-            let scratch = sys::new_filesystem("tmpfs", &[("mode", "0755")], 0).context("mount a tmpfs for --tmp-overlay")?;
+            let scratch = sys::new_filesystem("tmpfs", &[("mode", "0755")], ROOT_ATTRIBUTES).context("mount a tmpfs for --tmp-overlay")?;
             for name in ["upper", "work"] {
                 nix::sys::stat::mkdirat(&scratch, name, Mode::from_bits_truncate(0o755)).context("make the --tmp-overlay directories")?;
             }
@@ -115,7 +124,7 @@ fn overlay(lower: &Path, upper: &Path, work: &Path) -> anyhow::Result<OwnedFd> {
         Ok(text.to_string())
     };
     let (lower, upper, work) = (text(lower)?, text(upper)?, text(work)?);
-    sys::new_filesystem("overlay", &[("lowerdir", &lower), ("upperdir", &upper), ("workdir", &work)], 0)
+    sys::new_filesystem("overlay", &[("lowerdir", &lower), ("upperdir", &upper), ("workdir", &work)], ROOT_ATTRIBUTES)
         .with_context(|| format!("mount overlay (lower '{lower}', upper '{upper}')"))
 }
 

@@ -89,10 +89,10 @@ fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
         return report(tool.name(), &err);
     }
     if plan.as_pid1 {
-        return report(tool.name(), &tool.exec(tail));
+        return report(tool.name(), &new_session_then_exec(tool, plan, tail));
     }
     let command = match sys::fork() {
-        Ok(ForkResult::Child) => return report(tool.name(), &tool.exec(tail)),
+        Ok(ForkResult::Child) => return report(tool.name(), &new_session_then_exec(tool, plan, tail)),
         Ok(ForkResult::Parent { child }) => child,
         Err(err) => return report(tool.name(), &anyhow::Error::new(err).context("fork the command")),
     };
@@ -104,6 +104,19 @@ fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
         Ok(status) => status,
         Err(err) => report(tool.name(), &err),
     }
+}
+
+/// With --new-session, leave the caller's session first: a process whose
+/// controlling terminal is the caller's can push input into it with
+/// TIOCSTI (bubblewrap CVE-2017-5226); without a controlling terminal,
+/// TIOCSTI needs CAP_SYS_ADMIN and /dev/tty cannot be opened.
+fn new_session_then_exec(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Error {
+    if plan.new_session {
+        if let Err(err) = nix::unistd::setsid() {
+            return anyhow::Error::new(err).context("setsid");
+        }
+    }
+    tool.exec(tail)
 }
 
 /// Ask for SIGKILL when the launcher dies, then check it has not died

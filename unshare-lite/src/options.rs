@@ -68,6 +68,9 @@ pub struct Options {
     /// exec PROG as PID 1 itself instead of under the init (requires --pid)
     #[argh(switch)]
     as_pid1: bool,
+    /// run PROG in a new session, without the caller's controlling terminal, so it cannot push keystrokes into it with TIOCSTI (requires --pid)
+    #[argh(switch)]
+    new_session: bool,
     /// offset CLOCK_MONOTONIC by SECS seconds in the new time namespace (requires --time)
     #[argh(option, arg_name = "SECS")]
     monotonic: Option<i64>,
@@ -139,6 +142,7 @@ pub struct Plan {
     pub map: Option<IdMap>,
     pub pid: bool,
     pub as_pid1: bool,
+    pub new_session: bool,
     pub time: Option<TimeOffsets>,
     pub hostname: Option<String>,
     pub propagation: Propagation,
@@ -177,6 +181,16 @@ impl Options {
         if self.as_pid1 && !pid {
             return Err(usage("--as-pid1 requires --pid"));
         }
+        if self.new_session && !pid {
+            // setsid(2) fails for a process group leader, which a command
+            // started from a shell is; the init's child never is.
+            return Err(usage("--new-session requires --pid"));
+        }
+        if self.mount_proc && matches!(self.propagation, Some(Propagation::Shared | Propagation::Unchanged)) {
+            // The new /proc would propagate to the caller's namespace and
+            // hide its /proc there.
+            return Err(usage("--mount-proc requires --propagation private or slave"));
+        }
         if (self.monotonic.is_some() || self.boottime.is_some()) && !time {
             return Err(usage("--monotonic and --boottime require --time"));
         }
@@ -206,6 +220,7 @@ impl Options {
             map: inside.map(|inside| IdMap { inside, outside_uid: Uid::current(), outside_gid: Gid::current() }),
             pid,
             as_pid1: self.as_pid1,
+            new_session: self.new_session,
             time: time.then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
             hostname: self.hostname.clone(),
             propagation: self.propagation.unwrap_or(Propagation::Private),
@@ -285,6 +300,9 @@ mod tests {
         assert!(plan(&["--monotonic", "5", "true"]).is_err());
         assert!(plan(&["--mount", "--propagation", "bogus", "true"]).is_err());
         assert!(plan(&["--mount"]).is_err());
+        assert!(plan(&["--new-session", "true"]).is_err());
+        assert!(plan(&["--mount-proc", "--propagation", "shared", "true"]).is_err());
+        assert!(plan(&["--pid", "--new-session", "true"]).is_ok());
     }
 
     #[test]
