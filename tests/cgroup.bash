@@ -7,38 +7,36 @@
 # /proc/self/cgroup of the process that calls them, so a command run by
 # cgset can call them on itself: pass them in with "$CG_FUNCS".
 
-# cg_mode CONTROLLER: v1 or v2.
-cg_mode() {
+# cg_find_mount TYPE [CONTROLLER]: "ROOT MOUNTPOINT" of the first mount of
+# filesystem TYPE (cgroup or cgroup2), holding CONTROLLER if one is given.
+cg_find_mount() {
     local -a f
     local i
     while read -r -a f; do
+        # Optional fields end at "-"; then come type, source, super options.
         for ((i = 6; i < ${#f[@]}; i++)); do
             [[ ${f[i]} == - ]] && break
         done
-        if [[ ${f[i + 1]} == cgroup && ,${f[i + 3]}, == *",$1,"* ]]; then
-            echo v1
-            return
-        fi
-    done </proc/self/mountinfo
-    echo v2
-}
-
-# cg_mount_of CONTROLLER: "ROOT MOUNTPOINT" of the hierarchy holding
-# CONTROLLER (v2's for an empty CONTROLLER); the first mount of it.
-cg_mount_of() {
-    local -a f
-    local i
-    while read -r -a f; do
-        for ((i = 6; i < ${#f[@]}; i++)); do
-            [[ ${f[i]} == - ]] && break
-        done
-        if [[ -n $1 && ${f[i + 1]} == cgroup && ,${f[i + 3]}, == *",$1,"* ]] ||
-            [[ ( -z $1 || $(cg_mode "$1") == v2 ) && ${f[i + 1]} == cgroup2 ]]; then
+        if [[ ${f[i + 1]} == "$1" && ( -z ${2:-} || ,${f[i + 3]}, == *",$2,"* ) ]]; then
             echo "${f[3]} ${f[4]}"
             return
         fi
     done </proc/self/mountinfo
     return 1
+}
+
+# cg_mode CONTROLLER: v1 or v2 (v2 for an empty CONTROLLER).
+cg_mode() {
+    if [[ -n $1 ]] && cg_find_mount cgroup "$1" >/dev/null; then echo v1; else echo v2; fi
+}
+
+# cg_mount_of CONTROLLER: "ROOT MOUNTPOINT" of the hierarchy holding
+# CONTROLLER (v2's for an empty CONTROLLER); the first mount of it.
+cg_mount_of() {
+    if [[ -n $1 ]] && cg_find_mount cgroup "$1"; then
+        return
+    fi
+    cg_find_mount cgroup2
 }
 
 # cg_dir CONTROLLER: the directory of the calling process's own cgroup in
@@ -72,7 +70,7 @@ cg_read() {
     cat "$dir/$file"
 }
 
-CG_FUNCS=$(declare -f cg_mode cg_mount_of cg_dir cg_read)
+CG_FUNCS=$(declare -f cg_find_mount cg_mode cg_mount_of cg_dir cg_read)
 
 # cg_leaf CONTROLLER NAME: where cgset makes isokit/NAME for CONTROLLER
 # (v2 for an empty CONTROLLER), as seen from the test.

@@ -5,6 +5,7 @@
 # a directory of the test's own.
 
 load helpers
+load cgroup
 
 setup_file() {
     export ISOKIT_IMAGES="$ROOT/target/test-images"
@@ -106,14 +107,16 @@ contain() {
 # it: the controller's v1 hierarchy if it has one, else cgroup v2.
 host_cgroup_file() {
     local pid=$1 controller=$2 file=$3 mount path
-    mount=$(awk -v c="$controller" '$9 == "cgroup" && $NF ~ "(^|,)" c "(,|$)" {print $5; exit}' /proc/self/mountinfo)
-    if [[ -n $mount ]]; then
+    if mount=$(cg_find_mount cgroup "$controller"); then
         path=$(awk -F: -v c="$controller" '$2 ~ "(^|,)" c "(,|$)" {print $3}' "/proc/$pid/cgroup")
     else
-        mount=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+        mount=$(cg_find_mount cgroup2)
         path=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")
     fi
-    echo "$mount$path/$file"
+    # "ROOT MOUNTPOINT": the path in /proc/PID/cgroup is below ROOT.
+    local root=${mount%% *}
+    [[ $root == / ]] || path=${path#"$root"}
+    echo "${mount#* }$path/$file"
 }
 
 @test "--memory, --pids-limit and --cpus are set on the container's cgroup" {
