@@ -1,5 +1,6 @@
 # Executed documentation: run shell sessions written in a document and
 # compare what they print with what the document shows. Used by
+# tests/tutorial.bats (the console blocks of docs/TUTORIAL.md) and
 # tests/man.bats (the EXAMPLES of the manual pages); load with `load console`.
 #
 # A block is a list of lines: a line starting with the prompt
