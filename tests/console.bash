@@ -3,12 +3,12 @@
 # tests/tutorial.bats (the console blocks of docs/TUTORIAL.md) and
 # tests/man.bats (the EXAMPLES of the manual pages); load with `load console`.
 #
-# A block is a list of lines: a line starting with the prompt
-# ($CONSOLE_PROMPT, e.g. '# ') is a command; the lines after it, up to the
+# A block is a list of lines: a line starting with the prompt (e.g. '# ')
+# is a command; the lines after it, up to the
 # next command, are its expected output (stdout and stderr together). A
 # command line ending in a backslash continues on the next line. The
 # commands of one block run in order in one bash session, inside a fresh
-# `sandboxed` namespace set, from $CONSOLE_CWD.
+# `sandboxed` namespace set, from a given directory.
 #
 # Matching: lines compare exactly, except that `...` inside a line matches
 # anything, and a line that is only `...` matches any number of lines.
@@ -41,25 +41,26 @@ match_from() {
     ((a == ${#actual[@]}))
 }
 
-# run_block FILE LABEL: run the block in FILE; LABEL names it in failure
-# reports (on stderr). The session's own shell PID is left in
+# run_block FILE LABEL PROMPT DIR: run the block in FILE from directory
+# DIR, PROMPT starting its commands; LABEL names it in failure reports (on
+# stderr). The session's own shell PID is left in
 # $BATS_TEST_TMPDIR/block-LABEL/shell-pid, for cleanups named after it.
 run_block() {
-    local block=$1 label=$2 dir
+    local block=$1 label=$2 prompt=$3 cwd=$4 dir
     dir="$BATS_TEST_TMPDIR/block-${label//[^A-Za-z0-9_.-]/_}"
     mkdir -p "$dir"
     local n=0 line script="$dir/script" continued=''
     : >"$script"
     printf 'cd %q || exit 1; export PATH=%q; __status=0; echo $$ >%q\n' \
-        "$CONSOLE_CWD" "$ROOT/target/bin:$ROOT/scripts:$PATH" "$dir/shell-pid" >>"$script"
+        "$cwd" "$ROOT/target/bin:$ROOT/scripts:$PATH" "$dir/shell-pid" >>"$script"
     # contain's images and state: the test's, not the machine's.
     printf 'export ISOKIT_IMAGES=%q ISOKIT_STATE=%q\n' "$ROOT/target/test-images" "$dir/state" >>"$script"
     while IFS= read -r line; do
         if [[ -n $continued ]]; then
             printf '%s\n' "$line" >>"$dir/cmd-$n"
-        elif [[ $line == "$CONSOLE_PROMPT"* ]]; then
+        elif [[ $line == "$prompt"* ]]; then
             n=$((n + 1))
-            local command=${line#"$CONSOLE_PROMPT"}
+            local command=${line#"$prompt"}
             command=${command#sudo }
             printf '%s\n' "$command" >"$dir/cmd-$n"
             : >"$dir/expected-$n"
@@ -74,6 +75,7 @@ run_block() {
     for ((i = 1; i <= n; i++)); do
         # Keep $? across the marker line, so `echo $?` shows the status of
         # the command before it.
+        # shellcheck disable=SC2016 # expanded by the session's shell
         printf 'echo "@@OUT %d"\n(exit $__status)\n{\n%s\n} 2>&1\n__status=$?\n' "$i" "$(cat "$dir/cmd-$i")" >>"$script"
     done
     sandboxed bash "$script" >"$dir/output" 2>&1 </dev/null || true

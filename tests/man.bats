@@ -86,46 +86,52 @@ example_blocks() {
     done
 }
 
+# run_example PAGE LINE BLOCKFILE: run one example block, from a scratch
+# directory of its own.
+run_example() {
+    local cwd="$BATS_TEST_TMPDIR/work-$1-$2"
+    mkdir -p "$cwd"
+    run_block "$3" "$1:$2" '# ' "$cwd"
+}
+
 @test "every example in the manual pages prints what the page shows" {
-    local page line start=0 count=0 failures=0 current=''
-    local blockfile="$BATS_TEST_TMPDIR/block" CONSOLE_PROMPT='# '
-    flush() {
-        [[ -n $current ]] || return 0
-        CONSOLE_CWD="$BATS_TEST_TMPDIR/work-$page-$start"
-        mkdir -p "$CONSOLE_CWD"
-        run_block "$blockfile" "$page:$start" || failures=$((failures + 1))
-        current=''
-    }
+    local page line start='' count=0 failures=0
+    local blockfile="$BATS_TEST_TMPDIR/block"
     for page in "${PAGES[@]}"; do
+        start=''
         while IFS= read -r line; do
             if [[ $line == "@@BLOCK "* ]]; then
-                flush
-                current=1 start=${line#@@BLOCK } count=$((count + 1))
+                if [[ -n $start ]]; then
+                    run_example "$page" "$start" "$blockfile" || failures=$((failures + 1))
+                fi
+                start=${line#@@BLOCK } count=$((count + 1))
                 : >"$blockfile"
                 continue
             fi
             printf '%s\n' "$line" >>"$blockfile"
         done < <(example_blocks "$ROOT/man/$page.scd")
-        flush
+        if [[ -n $start ]]; then
+            run_example "$page" "$start" "$blockfile" || failures=$((failures + 1))
+        fi
     done
     ((count >= ${#PAGES[@]})) || fail "only $count example blocks in ${#PAGES[@]} pages" || return 1
     ((failures == 0)) || fail "$failures of $count example blocks did not match"
 }
 
 @test "the example reader takes only EXAMPLES blocks, and unescapes them" {
-    local page="$BATS_TEST_TMPDIR/t.1.scd"
+    local source="$BATS_TEST_TMPDIR/t.1.scd"
     printf '%s\n' 't(1)' '# DESCRIPTION' '```' '# not a heading' '```' '# EXAMPLES' 'Text.' \
-        '```' '# echo a \\' '  b' 'a b' '```' '# SEE ALSO' '```' '# no' '```' >"$page"
-    run example_blocks "$page"
+        '```' "# echo a \\\\" '  b' 'a b' '```' '# SEE ALSO' '```' '# no' '```' >"$source"
+    run example_blocks "$source"
     assert_equal "$output" "@@BLOCK 8"$'\n'"# echo a \\"$'\n'"  b"$'\n'"a b"
 }
 
 @test "a continued command runs whole, and a wrong output fails the block" {
-    local block="$BATS_TEST_TMPDIR/b" CONSOLE_PROMPT='# ' CONSOLE_CWD=$BATS_TEST_TMPDIR
-    printf '%s\n' '# echo one \' '  two' 'one two' '# echo $?' '0' >"$block"
-    run_block "$block" good
+    local block="$BATS_TEST_TMPDIR/b"
+    printf '%s\n' "# echo one \\" '  two' 'one two' '# echo $?' '0' >"$block"
+    run_block "$block" good '# ' "$BATS_TEST_TMPDIR"
     printf '%s\n' '# echo one' 'two' >"$block"
-    ! run_block "$block" bad 2>/dev/null
+    run ! run_block "$block" bad '# ' "$BATS_TEST_TMPDIR"
 }
 
 @test "each proposed short --help (man/help/TOOL.txt) fits 80 columns and lists --version" {

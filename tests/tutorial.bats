@@ -22,11 +22,11 @@ blocks() {
 
 @test "every console block of docs/TUTORIAL.md prints what the text shows" {
     local current="" start=0 failures=0 count=0 line
-    local blockfile="$BATS_TEST_TMPDIR/block" CONSOLE_PROMPT='$ ' CONSOLE_CWD=$ROOT
+    local blockfile="$BATS_TEST_TMPDIR/block"
     while IFS= read -r line; do
         if [[ $line == "@@BLOCK "* ]]; then
             if [[ -n $current ]]; then
-                run_block "$blockfile" "TUTORIAL.md:$start" || failures=$((failures + 1))
+                run_block "$blockfile" "TUTORIAL.md:$start" '$ ' "$ROOT" || failures=$((failures + 1))
             fi
             current=1 start=${line#@@BLOCK } count=$((count + 1))
             : >"$blockfile"
@@ -34,7 +34,7 @@ blocks() {
         fi
         printf '%s\n' "$line" >>"$blockfile"
     done < <(blocks)
-    [[ -n $current ]] && { run_block "$blockfile" "TUTORIAL.md:$start" || failures=$((failures + 1)); }
+    [[ -n $current ]] && { run_block "$blockfile" "TUTORIAL.md:$start" '$ ' "$ROOT" || failures=$((failures + 1)); }
     ((count > 0)) || fail "no console blocks found in $TUTORIAL"
     ((failures == 0)) || fail "$failures of $count blocks did not match"
 }
@@ -45,12 +45,12 @@ blocks() {
     printf 'a\nb ... c\n...\nz\n' >"$dir/expected"
     matches "$dir/actual" "$dir/expected"
     printf 'a\nb 123 d\n...\n' >"$dir/expected"
-    ! matches "$dir/actual" "$dir/expected"
+    run ! matches "$dir/actual" "$dir/expected"
     printf 'a\n' >"$dir/expected"
-    ! matches "$dir/actual" "$dir/expected"
+    run ! matches "$dir/actual" "$dir/expected"
     printf '[x]*\n' >"$dir/actual"
     printf '[x]*\n' >"$dir/expected"
     matches "$dir/actual" "$dir/expected"
     printf 'yx\n' >"$dir/actual"
-    ! matches "$dir/actual" "$dir/expected"
+    run ! matches "$dir/actual" "$dir/expected"
 }
