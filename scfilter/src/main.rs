@@ -3,6 +3,8 @@
 // unsafe only in `sys`, the thin seccomp/prctl/uname wrappers.
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+mod arena;
 mod bpf;
 mod options;
 mod profile;
@@ -10,6 +12,7 @@ mod profile;
 mod sys;
 mod tables;
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
@@ -17,6 +20,9 @@ use chainload::Tool;
 use nix::errno::Errno;
 
 use options::Options;
+
+#[global_allocator]
+static ARENA: arena::Arena = arena::Arena::new();
 
 /// Docker's default profile, moby's seccomp/default.json as data.
 const DOCKER_DEFAULT: &str = include_str!("../profiles/docker-default.json");
@@ -36,17 +42,16 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
     let (label, text) = match &options.profile {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("read profile '{}'", path.display()))?;
-            (path.display().to_string(), text)
+            (path.display().to_string(), Cow::Owned(text))
         }
-        None => ("docker-default (built in)".to_string(), DOCKER_DEFAULT.to_string()),
+        None => ("docker-default (built in)".to_string(), Cow::Borrowed(DOCKER_DEFAULT)),
     };
     let facts = profile::Facts {
         bounding: sys::bounding_set().context("read the bounding set")?,
         kernel: profile::kernel_version(&sys::kernel_release().context("uname")?)?,
     };
-    let policy = profile::parse(&text)
-        .and_then(|p| p.resolve(&facts))
-        .with_context(|| format!("bad profile '{label}'"))?;
+    let parsed = profile::parse(&text).with_context(|| format!("bad profile '{label}'"))?;
+    let policy = parsed.resolve(&facts).with_context(|| format!("bad profile '{label}'"))?;
     let program = bpf::compile(&policy).with_context(|| format!("compile profile '{label}'"))?;
 
     if let Some(path) = &options.emit_bpf {

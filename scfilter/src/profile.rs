@@ -8,6 +8,8 @@
 //! apply to this process: the capabilities are those of its bounding set,
 //! the architecture is the one this binary runs on.
 
+use std::borrow::Cow;
+
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 
@@ -15,13 +17,14 @@ use serde::Deserialize;
 /// (`comment`, `listenerPath`...).
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct Profile {
+pub struct Profile<'a> {
     default_action: String,
     default_errno_ret: Option<u32>,
     architectures: Option<Vec<String>>,
     arch_map: Option<Vec<ArchMap>>,
     flags: Option<Vec<String>>,
-    syscalls: Option<Vec<Syscall>>,
+    #[serde(borrow)]
+    syscalls: Option<Vec<Syscall<'a>>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -33,9 +36,13 @@ struct ArchMap {
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-struct Syscall {
-    name: Option<String>,
-    names: Option<Vec<String>>,
+struct Syscall<'a> {
+    // Borrowed from the profile's text (names have no escapes): one
+    // allocation per name less, which the default profile's 400 names feel.
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    names: Option<Vec<Cow<'a, str>>>,
     action: String,
     errno_ret: Option<u32>,
     args: Option<Vec<Arg>>,
@@ -95,8 +102,8 @@ pub struct Cmp {
 /// A rule that applies: these names get `action` when every comparison
 /// holds (no comparison: always).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub names: Vec<String>,
+pub struct Rule<'a> {
+    pub names: Vec<&'a str>,
     pub action: Action,
     pub cmps: Vec<Cmp>,
 }
@@ -104,9 +111,10 @@ pub struct Rule {
 /// The x86 system call ABIs a filter can cover on an x86_64 kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abi {
-    X86_64,
-    X32,
-    I386,
+    // The discriminants index the columns of tables::SYSCALLS.
+    X86_64 = 0,
+    I386 = 1,
+    X32 = 2,
 }
 
 /// SECCOMP_FILTER_FLAG_* bits for seccomp(2).
@@ -117,12 +125,12 @@ pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// A profile resolved for this process: ready to compile.
 #[derive(Debug)]
-pub struct Policy {
+pub struct Policy<'a> {
     pub default: Action,
     /// Always starts with the native ABI.
     pub abis: Vec<Abi>,
     pub flags: u32,
-    pub rules: Vec<Rule>,
+    pub rules: Vec<Rule<'a>>,
 }
 
 /// What `includes`/`excludes` are decided against.
@@ -150,17 +158,17 @@ fn cap_number(name: &str) -> Option<u32> {
 }
 
 /// Parse a profile; the error says where the JSON is wrong.
-pub fn parse(text: &str) -> anyhow::Result<Profile> {
+pub fn parse(text: &str) -> anyhow::Result<Profile<'_>> {
     serde_json::from_str(text).map_err(|err| anyhow!("{err}"))
 }
 
-impl Profile {
+impl<'a> Profile<'a> {
     /// Decide which rules apply, and check every action, operator, flag and
     /// architecture name: a profile that cannot be applied as written is an
     /// error, never a weaker filter. Unknown system call names are not
     /// errors (they are skipped when compiling, as Docker does: a profile
     /// serves kernels older and newer than the one it was written for).
-    pub fn resolve(&self, facts: &Facts) -> anyhow::Result<Policy> {
+    pub fn resolve(&'a self, facts: &Facts) -> anyhow::Result<Policy<'a>> {
         let default_errno = self.default_errno_ret.unwrap_or(EPERM);
         let default = action(&self.default_action, Some(default_errno)).context("defaultAction")?;
         if self.architectures.is_some() && self.arch_map.is_some() {
@@ -202,12 +210,12 @@ impl Profile {
 
 const EPERM: u32 = 1;
 
-impl Syscall {
-    fn resolve(&self, facts: &Facts) -> anyhow::Result<Option<Rule>> {
+impl<'a> Syscall<'a> {
+    fn resolve(&'a self, facts: &Facts) -> anyhow::Result<Option<Rule<'a>>> {
         let names = match (&self.name, &self.names) {
             (Some(_), Some(_)) => bail!("both 'name' and 'names' are given: use one"),
-            (Some(name), None) => vec![name.clone()],
-            (None, Some(names)) => names.clone(),
+            (Some(name), None) => vec![name.as_ref()],
+            (None, Some(names)) => names.iter().map(Cow::as_ref).collect(),
             (None, None) => Vec::new(),
         };
         let action = action(&self.action, self.errno_ret).context("action")?;
@@ -319,12 +327,14 @@ mod tests {
 
     const SYS_ADMIN: u64 = 1 << 21;
 
-    fn resolve(text: &str, bounding: u64) -> anyhow::Result<Policy> {
-        parse(text)?.resolve(&Facts { bounding, kernel: (6, 1) })
+    fn resolve(text: &'static str, bounding: u64) -> anyhow::Result<Policy<'static>> {
+        // A policy borrows its profile; tests let both live to the end.
+        let profile: &'static Profile<'static> = Box::leak(Box::new(parse(text)?));
+        profile.resolve(&Facts { bounding, kernel: (6, 1) })
     }
 
     fn names_with(policy: &Policy, name: &str) -> Vec<(Action, Vec<Cmp>)> {
-        policy.rules.iter().filter(|r| r.names.iter().any(|n| n == name)).map(|r| (r.action, r.cmps.clone())).collect()
+        policy.rules.iter().filter(|r| r.names.iter().any(|n| *n == name)).map(|r| (r.action, r.cmps.clone())).collect()
     }
 
     #[test]
@@ -390,7 +400,7 @@ mod tests {
             {"names":["b"],"action":"SCMP_ACT_ALLOW","excludes":{"caps":["CAP_CHOWN","CAP_SYS_ADMIN"]}},
             {"names":["c"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_NO_SUCH"]}}]}"#;
         let policy = resolve(text, SYS_ADMIN).expect("resolves");
-        let names: Vec<&str> = policy.rules.iter().map(|r| r.names[0].as_str()).collect();
+        let names: Vec<&str> = policy.rules.iter().map(|r| r.names[0]).collect();
         assert!(names.is_empty(), "{names:?}");
         let policy = resolve(text, SYS_ADMIN | 1 << 39).expect("resolves");
         assert_eq!(policy.rules.len(), 1);

@@ -37,9 +37,9 @@ pub fn kernel_release() -> nix::Result<String> {
 /// program; it refuses (EACCES) unless no_new_privs is set or the caller
 /// has CAP_SYS_ADMIN in its user namespace.
 pub fn load_filter(insns: &[Insn], flags: u32) -> nix::Result<()> {
-    let filters: Vec<libc::sock_filter> = insns.iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
-    let len = u16::try_from(filters.len()).map_err(|_| Errno::E2BIG)?;
-    let prog = libc::sock_fprog { len, filter: filters.as_ptr() as *mut libc::sock_filter };
+    let len = u16::try_from(insns.len()).map_err(|_| Errno::E2BIG)?;
+    // Insn is #[repr(C)] with sock_filter's fields in sock_filter's order.
+    let prog = libc::sock_fprog { len, filter: insns.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points at `len` valid instructions that outlive the
     // call; the kernel only reads them.
     let ret = unsafe { libc::syscall(libc::SYS_seccomp, 1 as libc::c_ulong, flags as libc::c_ulong, &prog as *const libc::sock_fprog) };
