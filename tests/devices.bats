@@ -42,36 +42,37 @@ dir=$1; shift
 while [ $# -ge 4 ]; do
     name=$1; if mknod "$dir/$name" "$2" "$3" "$4"; then
         if err=$( (exec 3<>"$dir/$name") 2>&1 ); then echo "$name=ok"
-        else case $err in *"not permitted"*) echo "$name=EPERM";; *) echo "$name=other";; esac; fi
+        else case $err in *"not permitted"*) echo "$name=EPERM";; *) echo "$name=other ($err)";; esac; fi
     else echo "$name=mknod-failed"; fi
     shift 4
 done'
 
 NODE_SET="disk b 7 0  null c 1 3  zero c 1 5  mem c 1 1  fuse c 10 229"
 
-# probe [PRE-COMMAND] -- CGSET-OPTION...: in a sandbox with a fresh tmpfs.
+# probe PRE-COMMAND -- CGSET...: in a sandbox, after PRE-COMMAND, on a fresh
+# tmpfs (the test's own directory may be on a nodev mount, as in the VM).
 probe() {
     local pre=$1
     shift 2
     # shellcheck disable=SC2086
-    sandboxed sh -c "$pre"' mount -t tmpfs nodes "$1" && dir=$1 && shift && exec "$@"' sh "$NODES" \
+    sandboxed sh -c "$pre"' && mount -t tmpfs nodes "$1" && dir=$1 && shift && exec "$@"' sh "$NODES" \
         "$@" -- sh -c "$PROBE" sh "$NODES" $NODE_SET
 }
 
 @test "without device rules every node made opens (or fails for its own reasons), none with EPERM" {
-    run probe : -- cgset --name "$NAME"
+    run probe true -- cgset --name "$NAME"
     assert_status 0
     [[ $output == *"null=ok"* && $output != *EPERM* ]] || fail "$output"
 }
 
 @test "--devices default: mknod of a disk works, opening it is EPERM; null and zero work" {
-    run probe : -- cgset --name "$NAME" --devices default
+    run probe true -- cgset --name "$NAME" --devices default
     assert_status 0
     assert_equal "$output" $'disk=EPERM\nnull=ok\nzero=ok\nmem=EPERM\nfuse=EPERM'
 }
 
 @test "--device-allow adds exactly its node" {
-    run probe : -- cgset --name "$NAME" --device-allow 'c 10:229 rw'
+    run probe true -- cgset --name "$NAME" --device-allow 'c 10:229 rw'
     assert_status 0
     [[ $output == *$'disk=EPERM\nnull=ok\nzero=ok\nmem=EPERM\nfuse='* && $output != *fuse=EPERM* ]] || fail "$output"
 }
@@ -89,7 +90,7 @@ probe() {
     local mount
     mount=$(v1_devices)
     [[ -n $mount ]] && cg_find_mount cgroup2 >/dev/null || skip "needs v1 devices and a v2 hierarchy (pure v2 runs the tests above)"
-    run probe "umount $mount &&" -- cgset --name "$NAME" --devices default
+    run probe "umount $mount" -- cgset --name "$NAME" --devices default
     assert_status 0
     assert_equal "$output" $'disk=EPERM\nnull=ok\nzero=ok\nmem=EPERM\nfuse=EPERM'
 }
