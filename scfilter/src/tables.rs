@@ -4,7 +4,8 @@
 //! Generated from linux-libc-dev 6.1's <asm/unistd_64.h>, <asm/unistd_32.h>
 //! and <asm/unistd_x32.h> (x32 numbers without __X32_SYSCALL_BIT, which
 //! the filter adds), plus the calls added since (numbers 451-467, the same
-//! on every ABI since the tables were unified at 424). Data, not logic.
+//! on every ABI since the tables were unified at 424) and x86_64's
+//! uretprobe (335, 6.11). Data, not logic.
 
 /// The ABI has no such call.
 pub const NONE: u32 = u32::MAX;
@@ -460,6 +461,7 @@ pub const SYSCALLS: &[(&str, [u32; 3])] = &[
     ("unlink", [87, 10, 87]),
     ("unlinkat", [263, 301, 263]),
     ("unshare", [272, 310, 272]),
+    ("uretprobe", [335, N, N]),
     ("uselib", [134, 86, N]),
     ("userfaultfd", [323, 374, 323]),
     ("ustat", [136, 62, 136]),
