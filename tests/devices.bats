@@ -77,6 +77,12 @@ probe() {
     [[ $output == *$'disk=EPERM\nnull=ok\nzero=ok\nmem=EPERM\nfuse='* && $output != *fuse=EPERM* ]] || fail "$output"
 }
 
+@test "capdrop's default keeps MKNOD: under the device cgroup the disk node is made but not opened" {
+    run probe true -- cgset --name "$NAME" --devices default -- capdrop
+    assert_status 0
+    assert_equal "$output" $'disk=EPERM\nnull=ok\nzero=ok\nmem=EPERM\nfuse=EPERM'
+}
+
 @test "v1: devices.list is Docker's default set" {
     local mount
     mount=$(v1_devices)
