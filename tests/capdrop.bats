@@ -6,8 +6,8 @@
 
 load helpers
 
-# Docker's default capabilities less MKNOD (13) as a CapBnd/CapEff mask.
-DOCKER_MASK=00000000a00425fb
+# Docker's default capabilities (14, MKNOD among them) as a CapBnd/CapEff mask.
+DOCKER_MASK=00000000a80425fb
 
 # The capability and privilege lines of the command's own status.
 status_lines='grep -E "^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs):" /proc/self/status'
@@ -51,7 +51,7 @@ in_image() {
     sandboxed sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh "$image" "$image" "$@"
 }
 
-@test "default: Docker's capabilities less MKNOD, nothing inheritable or ambient, no_new_privs" {
+@test "default: Docker's capabilities, nothing inheritable or ambient, no_new_privs" {
     run sandboxed capdrop -- sh -c "$status_lines"
     assert_status 0
     assert_equal "$(field CapBnd)" $DOCKER_MASK
@@ -81,8 +81,8 @@ in_image() {
     assert_equal "$(field CapEff)" "$caller"
     # chown (bit 0) and kill (bit 5) out of Docker's set.
     run sandboxed capdrop --drop CAP_CHOWN,Kill -- sh -c "$status_lines"
-    assert_equal "$(field CapBnd)" 00000000a00425da
-    assert_equal "$(field CapEff)" 00000000a00425da
+    assert_equal "$(field CapBnd)" 00000000a80425da
+    assert_equal "$(field CapEff)" 00000000a80425da
 }
 
 @test "--user nobody: an unprivileged process with empty sets" {
@@ -260,7 +260,7 @@ listen_on_80() {
     run sandboxed setpriv --bounding-set -net_raw -- capdrop -- sh -c "$status_lines"
     assert_status 0
     # Docker's mask without bit 13.
-    assert_equal "$(field CapBnd)" 00000000a00405fb
+    assert_equal "$(field CapBnd)" 00000000a80405fb
 }
 
 @test "a caller without CAP_SETPCAP cannot drop: 125, the command not run" {

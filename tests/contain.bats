@@ -152,7 +152,7 @@ host_cgroup_file() {
 
 @test "--cap-drop and --cap-add change the capability sets; --user switches user" {
     run contain -- sh -c 'grep CapEff /proc/self/status'
-    assert_equal "$output" "CapEff:	00000000a00425fb"
+    assert_equal "$output" "CapEff:	00000000a80425fb"
     run contain --cap-drop ALL -- sh -c 'grep CapEff /proc/self/status'
     assert_equal "$output" "CapEff:	0000000000000000"
     run contain --cap-add NET_ADMIN --cap-drop CHOWN -- sh -c 'grep CapEff /proc/self/status'

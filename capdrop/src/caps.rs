@@ -55,17 +55,18 @@ const NAMES: [&str; 41] = [
     "checkpoint_restore", // 40
 ];
 
-/// Docker's default capabilities (moby's oci/caps/defaults.go) less
-/// MKNOD, which capdrop keeps unless told otherwise. Docker can keep MKNOD
-/// because its device cgroup stops a node the container makes from being
-/// opened; isokit sets no device filter yet, so with MKNOD a container's
-/// root could `mknod` the host's disk in its /dev tmpfs and write to it.
-/// `--keep` can still name it.
-const DOCKER_DEFAULT: [&str; 13] = [
+/// Docker's default capabilities (moby's oci/caps/defaults.go), which
+/// capdrop keeps unless told otherwise. MKNOD is among them because the
+/// device cgroup (`cgset --devices default`) stops a node the container
+/// makes from being opened: run capdrop under it, as `contain` does. (Without
+/// a device cgroup a container's root could `mknod` the host's disk in its
+/// /dev tmpfs and write to it: then `--drop mknod`.)
+const DOCKER_DEFAULT: [&str; 14] = [
     "chown",
     "dac_override",
     "fsetid",
     "fowner",
+    "mknod",
     "net_raw",
     "setgid",
     "setuid",
@@ -193,7 +194,7 @@ mod tests {
 
     #[test]
     fn docker_default_is_the_mask_docker_shows() {
-        assert_eq!(CapSet::docker_default(), CapSet(0xa00425fb));
+        assert_eq!(CapSet::docker_default(), CapSet(0xa80425fb));
     }
 
     #[test]

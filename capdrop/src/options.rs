@@ -11,10 +11,10 @@ use crate::sys::Sets;
 #[derive(FromArgs)]
 #[argh(
     help_triggers("-h", "--help"),
-    example = "Run as root with Docker's default capabilities (less MKNOD) and no_new_privs:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
+    example = "Run as root with Docker's default capabilities and no_new_privs:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
     example = "A web server as nobody, allowed to bind port 80 and nothing else:\n  $ capdrop --user nobody --keep net_bind_service -- httpd -f -p 80",
     example = "Explain what a command would start with:\n  $ capdrop --user nobody:users --groups audio,video --show",
-    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL). The default is Docker's less mknod (no device filter stops a node being used): chown dac_override fsetid fowner net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
+    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL). The default is Docker's: chown dac_override fsetid fowner mknod net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write; mknod is safe only under a device cgroup (cgset --devices default), which keeps a node made from being opened. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
     error_code(125, "capdrop itself failed (bad option, unknown name, a step failed or left extra privileges)"),
     error_code(126, "PROG was found but could not be executed"),
     error_code(127, "PROG was not found"),
@@ -206,9 +206,9 @@ mod tests {
     #[test]
     fn root_keeps_docker_default_with_empty_inheritable_and_ambient() {
         let plan = plan_for(&["true"], None, FULL).expect("valid");
-        assert_eq!(plan.bounding, CapSet(0xa00425fb));
-        assert_eq!(plan.sets.permitted, CapSet(0xa00425fb));
-        assert_eq!(plan.sets.effective, CapSet(0xa00425fb));
+        assert_eq!(plan.bounding, CapSet(0xa80425fb));
+        assert_eq!(plan.sets.permitted, CapSet(0xa80425fb));
+        assert_eq!(plan.sets.effective, CapSet(0xa80425fb));
         assert_eq!(plan.sets.inheritable, CapSet::EMPTY);
         assert_eq!(plan.ambient, CapSet::EMPTY);
         assert!(plan.no_new_privs);
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(plan.ambient, CapSet(1 << 10));
         assert_eq!(plan.sets.inheritable, CapSet(1 << 10));
         let plan = plan_for(&["true"], Some(65534), FULL).expect("valid");
-        assert_eq!(plan.bounding, CapSet(0xa00425fb));
+        assert_eq!(plan.bounding, CapSet(0xa80425fb));
         assert_eq!(plan.sets.permitted, CapSet::EMPTY);
         assert_eq!(plan.ambient, CapSet::EMPTY);
     }
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(plan_for(&["--keep", "none", "true"], None, FULL).expect("valid").bounding, CapSet::EMPTY);
         assert_eq!(plan_for(&["--keep", "ALL", "true"], None, FULL).expect("valid").bounding, FULL.bounding);
         let dropped = plan_for(&["--drop", "cap_chown,Kill", "true"], None, FULL).expect("valid");
-        assert_eq!(dropped.bounding, CapSet(0xa00425fb & !0b10_0001));
+        assert_eq!(dropped.bounding, CapSet(0xa80425fb & !0b10_0001));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub fn resolve(hierarchies: &[Hierarchy], v2_offers: &[String], wanted: &[Wanted
     for want in wanted {
         let on_v2 = match (unified, &want.v2) {
             (Some(unified), Some(name)) if name == "cgroup" || v2_offers.contains(name) => Some((unified, name)),
+            // v2 filters devices with a BPF program, not a controller; a
+            // hybrid host's v1 devices controller is used where mounted.
+            (Some(unified), Some(name)) if name == "devices" && !v1_bound(hierarchies, name) => Some((unified, name)),
             _ => None,
         };
         let (hierarchy, name) = match (on_v2, &want.v1) {
@@ -64,6 +67,10 @@ pub fn resolve(hierarchies: &[Hierarchy], v2_offers: &[String], wanted: &[Wanted
         });
     }
     Ok(targets)
+}
+
+fn v1_bound(hierarchies: &[Hierarchy], controller: &str) -> bool {
+    hierarchies.iter().any(|h| matches!(&h.version, Version::V1(c) if c.iter().any(|n| n == controller)))
 }
 
 /// Directories this run made, in the order made, so that a failure can

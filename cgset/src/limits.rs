@@ -16,6 +16,8 @@ pub struct Limits {
     /// v2 scale, 1..10000.
     pub io_weight: Option<u64>,
     pub cpuset: Option<String>,
+    /// Device rules (allow-list; all else denied), when asked for.
+    pub devices: Option<Vec<crate::devices::Rule>>,
     /// `--set FILE=VALUE`, written last, in the order given.
     pub settings: Vec<(String, String)>,
 }
@@ -73,6 +75,9 @@ impl Limits {
         }
         if self.cpuset.is_some() {
             wanted.push(Wanted::both("cpuset"));
+        }
+        if self.devices.is_some() {
+            wanted.push(Wanted::both("devices"));
         }
         for (file, _) in &self.settings {
             let for_file = Wanted::for_file(file);

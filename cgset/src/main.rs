@@ -1,8 +1,11 @@
 //! cgset: place a process in a cgroup with limits, then exec the rest of
 //! the command line in it. cgroup v2 first; v1 for what v2 lacks.
-#![forbid(unsafe_code)]
+// unsafe only in devices_bpf::sys, the bpf(2) wrapper.
+#![deny(unsafe_code)]
 
 mod cgroup;
+mod devices;
+mod devices_bpf;
 mod files;
 mod limits;
 mod mounts;

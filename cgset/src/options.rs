@@ -11,7 +11,7 @@ use crate::values::{self, Limit};
     help_triggers("-h", "--help"),
     example = "Run a shell limited to 256 MiB (no swap beyond it), half a CPU and 64 processes:\n  $ cgset --name web --memory 256M --memory-swap 256M --cpus 0.5 --pids 64 -- sh\n  $ cgset --remove --name web",
     example = "Limit a running process, then pin it to CPU 0:\n  $ cgset --name batch --pid 4242 --cpuset 0",
-    note = "Usage: cgset [OPTIONS] [--] [PROG [ARGS...]]\nCreates the cgroup isokit/NAME below the root of each cgroup hierarchy it needs, writes the limits, moves itself (or each --pid) into it, checks /proc/PID/cgroup, then execs PROG. Without PROG it applies and exits 0 (and only with --pid does anything move).\nEach controller is driven through cgroup v2 when the v2 hierarchy offers it, else through its v1 hierarchy (hybrid hosts). The process always joins the v2 hierarchy too when one is mounted, even with no v2 controller to drive, so that its v2 membership (systemd's process tracking, a later cgroup namespace) matches the v1 ones.\nSIZE: bytes, or a number with K, M or G (1024-based), or max. --memory-swap is memory plus swap, as Docker's: v1 memory.memsw.limit_in_bytes; v2 memory.swap.max gets SIZE minus --memory.\nWeights are on v2's 1..10000 scale. On v1, cpu.shares = 2 + ceil((W-1)*262142/9999) and blkio.weight = 10 + ceil((W-1)*990/9999), the inverses of runc's conversions.\n--set writes any control file of the cgroup (after the limits above); a file the kernel does not offer is an error, never created. Every value is checked before anything is created; a failure later removes the directories this run made.\n--remove deletes isokit/NAME (and empty cgroups below it) in every hierarchy; isokit/ itself stays, shared by all.\nISOKIT_TRACE=1 prints the cgroup directories and the values written.",
+    note = "Usage: cgset [OPTIONS] [--] [PROG [ARGS...]]\nCreates the cgroup isokit/NAME below the root of each cgroup hierarchy it needs, writes the limits, moves itself (or each --pid) into it, checks /proc/PID/cgroup, then execs PROG. Without PROG it applies and exits 0 (and only with --pid does anything move).\nEach controller is driven through cgroup v2 when the v2 hierarchy offers it, else through its v1 hierarchy (hybrid hosts). The process always joins the v2 hierarchy too when one is mounted, even with no v2 controller to drive, so that its v2 membership (systemd's process tracking, a later cgroup namespace) matches the v1 ones.\nSIZE: bytes, or a number with K, M or G (1024-based), or max. --memory-swap is memory plus swap, as Docker's: v1 memory.memsw.limit_in_bytes; v2 memory.swap.max gets SIZE minus --memory.\nWeights are on v2's 1..10000 scale. On v1, cpu.shares = 2 + ceil((W-1)*262142/9999) and blkio.weight = 10 + ceil((W-1)*990/9999), the inverses of runc's conversions.\n--set writes any control file of the cgroup (after the limits above); a file the kernel does not offer is an error, never created. Every value is checked before anything is created; a failure later removes the directories this run made.\n--remove deletes isokit/NAME (and empty cgroups below it) in every hierarchy; isokit/ itself stays, shared by all.\n--devices default denies every device node but Docker's default set (mknod of any char or block node; use of null zero full random urandom tty console ptmx pts/*); --device-allow adds a rule. v1: devices.deny a, then devices.allow per rule; v2: a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup.\nISOKIT_TRACE=1 prints the cgroup directories and the values written.",
     error_code(125, "cgset itself failed (bad option or value, a cgroup could not be made or joined)"),
     error_code(126, "PROG was found but could not be executed"),
     error_code(127, "PROG was not found"),
@@ -42,6 +42,12 @@ pub struct Options {
     /// CPUs allowed, e.g. 0-3,6 (cpuset.cpus)
     #[argh(option, arg_name = "LIST")]
     cpuset: Option<String>,
+    /// device rules: only "default", Docker's (deny all; mknod of any node; null zero full random urandom tty console ptmx pts/*)
+    #[argh(option, arg_name = "default")]
+    devices: Option<String>,
+    /// also allow a device, e.g. 'c 10:229 rwm' (TYPE MAJOR:MINOR ACCESS; implies --devices default; repeatable)
+    #[argh(option, arg_name = "RULE")]
+    device_allow: Vec<String>,
     /// write VALUE to the control file FILE of the cgroup (repeatable)
     #[argh(option, arg_name = "FILE=VALUE")]
     set: Vec<String>,
@@ -130,6 +136,11 @@ impl Options {
             pids: self.pids.as_deref().map(values::parse_pids).transpose().map_err(usage)?,
             io_weight: self.io_weight.as_deref().map(values::parse_weight).transpose().map_err(usage)?,
             cpuset: self.cpuset.as_deref().map(values::parse_cpu_list).transpose().map_err(usage)?,
+            devices: match (self.devices.as_deref(), self.device_allow.is_empty()) {
+                (None, true) => None,
+                (None | Some("default"), _) => Some(crate::devices::rules(&self.device_allow).map_err(|e| usage(e.to_string()))?),
+                (Some(other), _) => return Err(usage(format!("invalid --devices '{other}' (the one set is 'default')"))),
+            },
             settings,
         })
     }
@@ -180,6 +191,8 @@ mod tests {
             &["--name", "../x", "sh"],
             &["--remove"],
             &["--remove", "--name", "x", "--pids", "3"],
+            &["--devices", "all", "sh"],
+            &["--device-allow", "c 1:3 rwx", "sh"],
         ] {
             assert!(plan(words).is_err(), "{words:?}");
         }

@@ -69,6 +69,9 @@ pub fn apply(dir: &Path, limits: &Limits, controllers: &[String]) -> anyhow::Res
             writes.push(("cpuset.cpus", cpus.clone()));
         }
     }
+    if let Some(rules) = limits.devices.as_deref().filter(|_| has("devices")) {
+        writes.extend(crate::devices::v1_writes(rules));
+    }
     files::write_all(dir, writes)
 }
 
@@ -186,6 +189,17 @@ mod tests {
         assert_eq!(tree.read("isokit/cpuset.cpus"), "0-1");
         assert_eq!(tree.read("isokit/a/cpuset.cpus"), "1", "a value already set is kept");
         assert_eq!(tree.read("isokit/a/cpuset.mems"), "0");
+    }
+
+    #[test]
+    fn devices_deny_all_then_allow() {
+        let tree = Tree::new("v1-devices");
+        let leaf = tree.cgroup("a", &[("devices.deny", ""), ("devices.allow", "")]);
+        let limits = Limits { devices: Some(crate::devices::rules(&[]).expect("valid")), ..Limits::default() };
+        let writes = apply(&leaf, &limits, &names(&["devices"])).expect("apply");
+        assert_eq!(writes.first().map(String::as_str), Some("devices.deny=a"));
+        assert_eq!(writes.last().map(String::as_str), Some("devices.allow=c 136:* rwm"));
+        assert_eq!(tree.read("a/devices.deny"), "a");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn enable(parent: &Path, controllers: &[String]) -> anyhow::Result<()> {
     let enabled = files::read(&file)?;
     let missing: Vec<String> = controllers
         .iter()
-        .filter(|c| c.as_str() != "cgroup" && !enabled.split_whitespace().any(|e| e == c.as_str()))
+        .filter(|c| c.as_str() != "cgroup" && c.as_str() != "devices" && !enabled.split_whitespace().any(|e| e == c.as_str()))
         .map(|c| format!("+{c}"))
         .collect();
     if missing.is_empty() {
@@ -87,7 +87,12 @@ pub fn apply(dir: &Path, limits: &Limits, controllers: &[String]) -> anyhow::Res
             writes.push(("cpuset.cpus", cpus.clone()));
         }
     }
-    files::write_all(dir, writes)
+    let mut done = files::write_all(dir, writes)?;
+    if let Some(rules) = limits.devices.as_deref().filter(|_| has("devices")) {
+        let len = crate::devices_bpf::attach(dir, rules)?;
+        done.push(format!("device program ({} rules, {len} instructions)", rules.len()));
+    }
+    Ok(done)
 }
 
 fn limit_text(limit: Limit) -> String {
@@ -137,6 +142,7 @@ mod tests {
             pids: Some(Limit::Value(10)),
             io_weight: Some(300),
             cpuset: Some("0".into()),
+            devices: None,
             settings: vec![],
         };
         let writes = apply(&leaf, &limits, &all()).expect("apply");
