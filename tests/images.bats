@@ -325,3 +325,42 @@ unpack_hostile() {
     [[ -c $output/dev/mem ]] || fail "--devices made no dev/mem"
     assert_equal "$(stat -c '%t:%T' "$output/dev/mem")" "1:1"
 }
+
+@test "cimages lists pulled images; crmi removes one, its root and the blobs only it used" {
+    local demo="127.0.0.1:$REGISTRY_PORT/demo:1" other="127.0.0.1:$REGISTRY_PORT/hostile:absolute"
+    run -0 imgpull "$demo"
+    run -0 imgpull "$other"
+    run -0 imgunpack "$demo"
+    root=$output
+    digest=$(jq -r --arg n "$demo" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' "$STORE/index.json")
+    run -0 "$ROOT/scripts/cimages"
+    [[ $output == *"$demo"*" sha256:${digest:7:12} "*"K yes"* ]] || fail "$output"
+    [[ $output == *"$other"*" no"* ]] || fail "$output"
+    layers=$(jq -r '.layers[].digest' "$STORE/blobs/sha256/${digest#sha256:}")
+
+    # A running container on the image's root: refused. The state is what
+    # contain writes: the root, and its owner's PID and start time.
+    sleep 60 &
+    local sleeper=$!
+    mkdir -p "$BATS_TEST_TMPDIR/state/c1"
+    echo "$root" >"$BATS_TEST_TMPDIR/state/c1/rootfs"
+    echo "$sleeper" >"$BATS_TEST_TMPDIR/state/c1/owner"
+    awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$sleeper/stat" >"$BATS_TEST_TMPDIR/state/c1/owner-start"
+    ISOKIT_STATE="$BATS_TEST_TMPDIR/state" run -125 "$ROOT/scripts/crmi" "$demo"
+    kill "$sleeper"
+    assert_equal "$output" "crmi: image '$demo' is used by running container 'c1'"
+    [[ -d $root ]] || fail "the root went"
+
+    ISOKIT_STATE="$BATS_TEST_TMPDIR/state" run -0 "$ROOT/scripts/crmi" "$demo"
+    [[ ! -e $root ]] || fail "the root is still there"
+    for layer in $layers "$digest"; do
+        [[ ! -e $STORE/blobs/sha256/${layer#sha256:} ]] || fail "blob $layer is still there"
+    done
+    run -0 imgunpack "$other"
+    run -0 "$ROOT/scripts/cimages"
+    [[ $output != *"$demo"* ]] || fail "$output"
+    run -125 "$ROOT/scripts/crmi" "$demo"
+    assert_equal "$output" "crmi: no image '$demo' in '$STORE'"
+    run -0 "$ROOT/scripts/crmi" --help
+    [[ $output == Usage:* ]] || fail "$output"
+}

@@ -47,6 +47,9 @@ struct Options {
     /// pull nothing: print the stored image's Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ExposedPorts as bash assignments
     #[argh(switch)]
     print_config: bool,
+    /// pull nothing: print the full name REF stands for (alpine: docker.io/library/alpine:latest)
+    #[argh(switch)]
+    print_name: bool,
     /// the image reference
     #[argh(positional, arg_name = "REF")]
     reference: String,
@@ -69,6 +72,11 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
     chainload::sys::refuse_setuid()?;
     let dir = imgstore::default_dir(options.store);
 
+    if options.print_name {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", reference.name()).and_then(|()| stdout.flush()).context("write to stdout")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if options.print_config {
         let store = imgstore::Store::open(&dir)?;
         let text = config::print(&store, &reference.name())?;
