@@ -6,6 +6,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use ureq::http::Response;
@@ -40,6 +41,11 @@ impl Registry {
         let agent = Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
+            // A registry that stops answering fails the pull instead of
+            // hanging it; a slow but moving download is fine (per read).
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_per_read(Some(Duration::from_secs(60)))
             .user_agent(concat!("isokit-imgpull/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
