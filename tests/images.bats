@@ -157,6 +157,12 @@ teardown_file() {
     return 0
 }
 
+teardown() {
+    if [[ -f $BATS_TEST_TMPDIR/sleeper.pid ]]; then
+        kill "$(cat "$BATS_TEST_TMPDIR/sleeper.pid")" 2>/dev/null || true
+    fi
+}
+
 setup() {
     STORE="$BATS_TEST_TMPDIR/store"
     export ISOKIT_IMAGES="$STORE"
@@ -255,13 +261,15 @@ no_rootfs() {
 }
 
 @test "plain HTTP only to loopback unless --insecure" {
-    run -125 imgpull --store "$STORE" "registry.invalid/demo:1"
-    [[ $output == *"GET 'https://registry.invalid/v2/demo/manifests/1'"* ]] || fail "$output"
-    run -125 imgpull --insecure --store "$STORE" "registry.invalid/demo:1"
-    [[ $output == *"GET 'http://registry.invalid/v2/demo/manifests/1'"* ]] || fail "$output"
+    # In a network namespace of its own with no interface up: the attempt
+    # is refused locally, no packet leaves (192.0.2.1 is TEST-NET-1).
+    run -125 sandboxed imgpull "192.0.2.1:5000/demo:1"
+    [[ $output == *"GET 'https://192.0.2.1:5000/v2/demo/manifests/1'"* ]] || fail "$output"
+    run -125 sandboxed imgpull --insecure "192.0.2.1:5000/demo:1"
+    [[ $output == *"GET 'http://192.0.2.1:5000/v2/demo/manifests/1'"* ]] || fail "$output"
 }
 
-# pull_hostile NAME: pull hostile:NAME; unpack it with `run`.
+# unpack_hostile NAME [OPTION...]: pull hostile:NAME; unpack it with `run`.
 unpack_hostile() {
     imgpull "127.0.0.1:$REGISTRY_PORT/hostile:$1"
     run --separate-stderr imgunpack "${@:2}" "127.0.0.1:$REGISTRY_PORT/hostile:$1"
@@ -342,6 +350,7 @@ unpack_hostile() {
     # contain writes: the root, and its owner's PID and start time.
     sleep 60 &
     local sleeper=$!
+    echo "$sleeper" >"$BATS_TEST_TMPDIR/sleeper.pid"
     mkdir -p "$BATS_TEST_TMPDIR/state/c1"
     echo "$root" >"$BATS_TEST_TMPDIR/state/c1/rootfs"
     echo "$sleeper" >"$BATS_TEST_TMPDIR/state/c1/owner"
