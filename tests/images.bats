@@ -194,7 +194,7 @@ no_rootfs() {
     # Hard link kept as one inode; long PAX name kept whole.
     assert_equal "$(stat -c %i "$root/bin/hard-sh")" "$(stat -c %i "$root/bin/busybox")"
     assert_equal "$(cat "$root"/deep/n*/m*)" "long name"
-    # setgid + sticky kept as root, owner as stored (mode 2541 = 0o4755).
+    # setuid kept when unpacking as root, owner as stored (mode 2541 is 0o4755).
     assert_equal "$(stat -c '%a %u %g' "$root/bin/su-test")" "4755 1234 99"
     eval "$(imgpull --print-config "127.0.0.1:$REGISTRY_PORT/demo:1")"
     assert_equal "${IMAGE_CMD[*]}" 'sh -c echo $GREETING from $(pwd)'
