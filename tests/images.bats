@@ -373,3 +373,18 @@ unpack_hostile() {
     run -0 "$ROOT/scripts/crmi" --help
     [[ $output == Usage:* ]] || fail "$output"
 }
+
+@test "an unprivileged user pulls and unpacks: owners are the user's, setuid bits dropped" {
+    local bin store
+    bin=$(public_bin)
+    store="$(public_tmp)/store-$BATS_TEST_NUMBER"
+    # HOME as a user's own: root's ~/.docker is not readable by nobody.
+    run -0 setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        env HOME=/nonexistent "$bin/imgpull" --store "$store" "127.0.0.1:$REGISTRY_PORT/demo:1"
+    run -0 --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        "$bin/imgunpack" --store "$store" "127.0.0.1:$REGISTRY_PORT/demo:1"
+    root=$output
+    assert_equal "$(stat -c '%a %U' "$root/bin/su-test")" "755 nobody"
+    assert_equal "$(find "$root" -not -user nobody | wc -l)" 0
+    [[ ! -e $root/etc/motd ]] || fail "the whiteout did not apply"
+}
