@@ -45,6 +45,10 @@ start_token_front() {
     python3 "$IMAGES/tokenfront.py" "$FRONT_PORT" "http://127.0.0.1:$REGISTRY_PORT" tester:s3cret "$BATS_FILE_TMPDIR/front.log" &
     echo $! >"$BATS_FILE_TMPDIR/front.pid"
     wait_for wait_port "$FRONT_PORT"
+    ANON_FRONT_PORT=$(free_port)
+    python3 "$IMAGES/tokenfront.py" "$ANON_FRONT_PORT" "http://127.0.0.1:$REGISTRY_PORT" - "$BATS_FILE_TMPDIR/anon-front.log" &
+    echo $! >"$BATS_FILE_TMPDIR/anon-front.pid"
+    wait_for wait_port "$ANON_FRONT_PORT"
 }
 
 # recipe REF: build one image into the layout from the JSON on stdin.
@@ -146,12 +150,12 @@ setup_file() {
     build_demo
     build_hostile
     build_bad
-    export REGISTRY_PORT FRONT_PORT REGISTRY_DATA
+    export REGISTRY_PORT FRONT_PORT ANON_FRONT_PORT REGISTRY_DATA
 }
 
 teardown_file() {
     local pidfile
-    for pidfile in "$BATS_FILE_TMPDIR/front.pid" "$BATS_FILE_TMPDIR/registry.pid"; do
+    for pidfile in "$BATS_FILE_TMPDIR"/{front,anon-front,registry}.pid; do
         [[ -f $pidfile ]] && kill "$(cat "$pidfile")" 2>/dev/null
     done
     return 0
@@ -247,7 +251,6 @@ no_rootfs() {
 
 @test "Bearer tokens through the token front, with the credentials file" {
     local ref="127.0.0.1:$FRONT_PORT/demo:1"
-    run -125 imgpull --auth-file /dev/null "$ref"
     echo '{}' >"$BATS_TEST_TMPDIR/none.json"
     run -125 imgpull --auth-file "$BATS_TEST_TMPDIR/none.json" "$ref"
     [[ $output == *"/token?scope=repository%3Ademo%3Apull&service=isokit-test': HTTP 401: bad credentials" ]] || fail "$output"
@@ -258,6 +261,14 @@ no_rootfs() {
     grep -qx "pass /v2/demo/manifests/1" "$BATS_FILE_TMPDIR/front.log" || fail "$(cat "$BATS_FILE_TMPDIR/front.log")"
     run -0 imgunpack "$ref"
     [[ ! -e $output/etc/motd ]]
+}
+
+@test "anonymous Bearer tokens, as Docker Hub gives for public images" {
+    echo '{}' >"$BATS_TEST_TMPDIR/none.json"
+    run -0 imgpull --auth-file "$BATS_TEST_TMPDIR/none.json" "127.0.0.1:$ANON_FRONT_PORT/demo:1"
+    grep -qx 'token scope=repository:demo:pull service=isokit-test auth=ok' "$BATS_FILE_TMPDIR/anon-front.log" || fail "$(cat "$BATS_FILE_TMPDIR/anon-front.log")"
+    grep -q "^pass /v2/demo/blobs/" "$BATS_FILE_TMPDIR/anon-front.log" || fail "$(cat "$BATS_FILE_TMPDIR/anon-front.log")"
+    run -0 imgunpack "127.0.0.1:$ANON_FRONT_PORT/demo:1"
 }
 
 @test "plain HTTP only to loopback unless --insecure" {

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A registry front that demands Bearer tokens, as Docker Hub does.
 
-Usage: tokenfront.py PORT REGISTRY_URL USER:PASSWORD LOG
+Usage: tokenfront.py PORT REGISTRY_URL USER:PASSWORD|- LOG
 
 /v2/... without `Authorization: Bearer <token>` is answered 401 with a
 `WWW-Authenticate: Bearer realm=...,service=...,scope=...` challenge;
-/token hands out the token only to basic credentials USER:PASSWORD, and
-logs the scope asked for. Requests with the token are passed on to the
+/token hands out the token only to basic credentials USER:PASSWORD (to
+anyone, as Docker Hub does for public images, with `-`), and logs the
+scope asked for. Requests with the token are passed on to the
 registry. Loopback only.
 """
 import base64
@@ -44,9 +45,10 @@ class Front(BaseHTTPRequestHandler):
             query = urllib.parse.parse_qs(url.query)
             given = self.headers.get("Authorization", "")
             wanted = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
+            allowed = CREDENTIALS == "-" or given == wanted
             log(f"token scope={query.get('scope', [''])[0]} service={query.get('service', [''])[0]} "
-                f"auth={'ok' if given == wanted else 'bad'}")
-            if given != wanted:
+                f"auth={'ok' if allowed else 'bad'}")
+            if not allowed:
                 return self.reply(401, b'{"errors":[{"message":"bad credentials"}]}')
             return self.reply(200, ('{"token": "%s"}' % TOKEN).encode(), [("Content-Type", "application/json")])
         if self.headers.get("Authorization") != "Bearer " + TOKEN:
