@@ -23,7 +23,16 @@ start_registry() {
     REGISTRY_PORT=$(free_port)
     REGISTRY_DATA="$BATS_FILE_TMPDIR/registry-data"
     mkdir -p "$REGISTRY_DATA"
-    cat >"$BATS_FILE_TMPDIR/registry.yml" <<CONFIG
+    registry_config "127.0.0.1:$REGISTRY_PORT" >"$BATS_FILE_TMPDIR/registry.yml"
+    docker-registry serve "$BATS_FILE_TMPDIR/registry.yml" >"$BATS_FILE_TMPDIR/registry.log" 2>&1 &
+    echo $! >"$BATS_FILE_TMPDIR/registry.pid"
+    wait_for wait_port "$REGISTRY_PORT"
+}
+
+# registry_config ADDR [TLS]: a config for the registry on ADDR, serving
+# the suite's storage, over TLS with the suite's certificate if asked.
+registry_config() {
+    cat <<CONFIG
 version: 0.1
 log:
   level: error
@@ -33,11 +42,23 @@ storage:
   filesystem:
     rootdirectory: $REGISTRY_DATA
 http:
-  addr: 127.0.0.1:$REGISTRY_PORT
+  addr: $1
 CONFIG
-    docker-registry serve "$BATS_FILE_TMPDIR/registry.yml" >"$BATS_FILE_TMPDIR/registry.log" 2>&1 &
-    echo $! >"$BATS_FILE_TMPDIR/registry.pid"
-    wait_for wait_port "$REGISTRY_PORT"
+    if [[ -n ${2:-} ]]; then
+        printf '  tls:\n    certificate: %s\n    key: %s\n' "$BATS_FILE_TMPDIR/cert.pem" "$BATS_FILE_TMPDIR/key.pem"
+    fi
+}
+
+# The same storage served over TLS with a self-signed certificate.
+start_tls_registry() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=isokit-test \
+        -addext subjectAltName=IP:127.0.0.1,IP:192.0.2.10 \
+        -keyout "$BATS_FILE_TMPDIR/key.pem" -out "$BATS_FILE_TMPDIR/cert.pem" 2>/dev/null
+    TLS_PORT=$(free_port)
+    registry_config "127.0.0.1:$TLS_PORT" tls >"$BATS_FILE_TMPDIR/registry-tls.yml"
+    docker-registry serve "$BATS_FILE_TMPDIR/registry-tls.yml" >"$BATS_FILE_TMPDIR/registry-tls.log" 2>&1 &
+    echo $! >"$BATS_FILE_TMPDIR/registry-tls.pid"
+    wait_for wait_port "$TLS_PORT"
 }
 
 start_token_front() {
@@ -146,16 +167,17 @@ setup_file() {
     echo secret >"$OUTSIDE/secret"
     echo original >"$OUTSIDE/victim"
     start_registry
+    start_tls_registry
     start_token_front
     build_demo
     build_hostile
     build_bad
-    export REGISTRY_PORT FRONT_PORT ANON_FRONT_PORT REGISTRY_DATA
+    export REGISTRY_PORT TLS_PORT FRONT_PORT ANON_FRONT_PORT REGISTRY_DATA
 }
 
 teardown_file() {
     local pidfile
-    for pidfile in "$BATS_FILE_TMPDIR"/{front,anon-front,registry}.pid; do
+    for pidfile in "$BATS_FILE_TMPDIR"/{front,anon-front,registry,registry-tls}.pid; do
         [[ -f $pidfile ]] && kill "$(cat "$pidfile")" 2>/dev/null
     done
     return 0
@@ -269,6 +291,39 @@ no_rootfs() {
     grep -qx 'token scope=repository:demo:pull service=isokit-test auth=ok' "$BATS_FILE_TMPDIR/anon-front.log" || fail "$(cat "$BATS_FILE_TMPDIR/anon-front.log")"
     grep -q "^pass /v2/demo/blobs/" "$BATS_FILE_TMPDIR/anon-front.log" || fail "$(cat "$BATS_FILE_TMPDIR/anon-front.log")"
     run -0 imgunpack "127.0.0.1:$ANON_FRONT_PORT/demo:1"
+}
+
+@test "HTTPS: a loopback registry unverified, as Docker; a remote one with its certificate checked" {
+    ISOKIT_TRACE=1 run -0 --separate-stderr imgpull "127.0.0.1:$TLS_PORT/demo:1"
+    [[ $stderr == *" from https://127.0.0.1:$TLS_PORT; "* ]] || fail "$stderr"
+    run -0 imgunpack "127.0.0.1:$TLS_PORT/demo:1"
+    [[ ! -e $output/etc/motd ]] || fail "the whiteout did not apply"
+    # The same registry at a non-loopback address, in a network namespace
+    # of the test's own: its self-signed certificate is refused.
+    registry_config "192.0.2.10:$TLS_PORT" tls >"$BATS_TEST_TMPDIR/remote.yml"
+    run -125 --separate-stderr sandboxed bash -c '
+        ip link set lo up && ip addr add 192.0.2.10/32 dev lo || exit 1
+        docker-registry serve "$1" >/dev/null 2>&1 &
+        for _ in $(seq 100); do
+            (: </dev/tcp/192.0.2.10/"$2") 2>/dev/null && break
+            sleep 0.05
+        done
+        imgpull --store "$3/remote" "192.0.2.10:$2/demo:1"
+        status=$?
+        kill $!
+        exit $status' - "$BATS_TEST_TMPDIR/remote.yml" "$TLS_PORT" "$BATS_TEST_TMPDIR"
+    [[ $stderr == "imgpull: pull '192.0.2.10:$TLS_PORT/demo:1': GET 'https://192.0.2.10:$TLS_PORT/v2/demo/manifests/1': io: invalid peer certificate: "* ]] || fail "$stderr"
+    run -0 --separate-stderr sandboxed bash -c '
+        ip link set lo up && ip addr add 192.0.2.10/32 dev lo || exit 1
+        docker-registry serve "$1" >/dev/null 2>&1 &
+        for _ in $(seq 100); do
+            (: </dev/tcp/192.0.2.10/"$2") 2>/dev/null && break
+            sleep 0.05
+        done
+        imgpull --insecure --store "$3/remote" "192.0.2.10:$2/demo:1"
+        status=$?
+        kill $!
+        exit $status' - "$BATS_TEST_TMPDIR/remote.yml" "$TLS_PORT" "$BATS_TEST_TMPDIR"
 }
 
 @test "plain HTTP only to loopback unless --insecure" {

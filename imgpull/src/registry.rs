@@ -17,52 +17,73 @@ use crate::challenge::{self, Challenge};
 use imgstore::reference::is_loopback;
 
 pub struct Registry {
+    /// Certificates verified against the built-in Mozilla roots.
     agent: Agent,
-    base: String,
+    /// No certificate verification: only for the registry host itself,
+    /// when it is on loopback or the user said --insecure.
+    lax: Agent,
+    host: String,
+    scheme: &'static str,
+    /// Until the registry first answers: whether HTTPS may still fall back
+    /// to plain HTTP.
+    probing: bool,
     repository: String,
     /// Basic credentials (base64 `user:password`) for this registry, if any.
     credentials: Option<String>,
-    /// Whether plain HTTP is allowed (loopback or --insecure).
-    plain_http: bool,
+    /// Loopback or --insecure: HTTPS without verification first, then
+    /// plain HTTP, as Docker treats its insecure registries (127.0.0.0/8
+    /// is one by default).
+    insecure: bool,
     /// The Authorization header earned by the last challenge.
     authorization: Option<String>,
 }
 
+/// An HTTP(S) agent. graviola is a pure-Rust crypto provider, so the
+/// static musl build needs no C compiler (ring and aws-lc-rs compile C).
+fn agent(verify: bool) -> Agent {
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls_graviola::default_provider()))
+        .disable_verification(!verify)
+        .build();
+    Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        // A registry that stops answering fails the pull instead of
+        // hanging it; a slow but moving download is fine (per read).
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .user_agent(concat!("isokit-imgpull/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
 impl Registry {
     pub fn new(host: &str, repository: &str, credentials: Option<String>, insecure: bool) -> Registry {
-        let plain_http = insecure || is_loopback(host);
-        let scheme = if plain_http { "http" } else { "https" };
-        // graviola: a pure-Rust crypto provider, so the static musl build
-        // needs no C compiler (ring and aws-lc-rs both compile C).
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(Arc::new(rustls_graviola::default_provider()))
-            .build();
-        let agent = Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            // A registry that stops answering fails the pull instead of
-            // hanging it; a slow but moving download is fine (per read).
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
-            .timeout_per_read(Some(Duration::from_secs(60)))
-            .user_agent(concat!("isokit-imgpull/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+        let insecure = insecure || is_loopback(host);
         Registry {
-            agent,
-            base: format!("{scheme}://{host}"),
+            agent: agent(true),
+            lax: agent(false),
+            host: host.to_string(),
+            scheme: "https",
+            probing: insecure,
             repository: repository.to_string(),
             credentials,
-            plain_http,
+            insecure,
             authorization: None,
         }
     }
 
+    /// Where the registry answered (for the trace line).
+    pub fn base(&self) -> String {
+        format!("{}://{}", self.scheme, self.host)
+    }
+
     /// GET /v2/REPOSITORY/KIND/REF, answering one authentication challenge.
     pub fn get(&mut self, kind: &str, reference: &str, accept: &str) -> anyhow::Result<Response<Body>> {
-        let url = format!("{}/v2/{}/{kind}/{reference}", self.base, self.repository);
-        let response = self.send(&url, accept)?;
+        let path = format!("/v2/{}/{kind}/{reference}", self.repository);
+        let (url, response) = self.call(&path, accept)?;
         if response.status() != 401 {
             return checked(&url, response);
         }
@@ -79,19 +100,31 @@ impl Registry {
             None => bail!("GET '{url}': 401 Unauthorized with no challenge this client understands ('{header}')"),
         };
         self.authorization = Some(answer);
-        let response = self.send(&url, accept)?;
+        let (url, response) = self.call(&path, accept)?;
         if response.status() == 401 {
             bail!("GET '{url}': 401 Unauthorized even with the token (wrong credentials, or no access to '{}')", self.repository);
         }
         checked(&url, response)
     }
 
-    fn send(&self, url: &str, accept: &str) -> anyhow::Result<Response<Body>> {
-        let mut request = self.agent.get(url).header("Accept", accept);
-        if let Some(value) = &self.authorization {
-            request = request.header("Authorization", value);
+    /// One request to the registry; the first one to an insecure registry
+    /// that fails over HTTPS (no TLS there) is tried again over HTTP.
+    fn call(&mut self, path: &str, accept: &str) -> anyhow::Result<(String, Response<Body>)> {
+        loop {
+            let url = format!("{}{path}", self.base());
+            let agent = if self.insecure { &self.lax } else { &self.agent };
+            match send(agent, &url, accept, self.authorization.as_deref()) {
+                Ok(response) => {
+                    self.probing = false;
+                    return Ok((url, response));
+                }
+                Err(_) if self.probing => {
+                    self.probing = false;
+                    self.scheme = "http";
+                }
+                Err(err) => return Err(err),
+            }
         }
-        request.call().map_err(|err| anyhow!("{err}")).with_context(|| format!("GET '{url}'"))
     }
 
     /// Ask the token server for a pull token (distribution's token
@@ -100,7 +133,7 @@ impl Registry {
     fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> anyhow::Result<String> {
         let realm_host = realm.strip_prefix("http://").map(|r| r.split('/').next().unwrap_or(""));
         if let Some(host) = realm_host {
-            if !self.plain_http || !is_loopback(host) && !self.base.ends_with(host) {
+            if !self.insecure || !is_loopback(host) && host != self.host {
                 bail!("token server '{realm}' is plain HTTP: refusing to send credentials or take a token over it (use --insecure if you trust the network)");
             }
         } else if !realm.starts_with("https://") {
@@ -110,7 +143,11 @@ impl Registry {
         if let Some(service) = service {
             url.push_str(&format!("&service={}", challenge::encode(service)));
         }
-        let mut request = self.agent.get(&url);
+        // Certificates are checked unless the token server is the insecure
+        // registry itself.
+        let same_host = realm.split('/').nth(2) == Some(self.host.as_str());
+        let agent = if self.insecure && same_host { &self.lax } else { &self.agent };
+        let mut request = agent.get(&url);
         if let Some(credentials) = &self.credentials {
             request = request.header("Authorization", format!("Basic {credentials}"));
         }
@@ -124,6 +161,14 @@ impl Registry {
             _ => bail!("token server '{realm}' answered without a token"),
         }
     }
+}
+
+fn send(agent: &Agent, url: &str, accept: &str, authorization: Option<&str>) -> anyhow::Result<Response<Body>> {
+    let mut request = agent.get(url).header("Accept", accept);
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    request.call().map_err(|err| anyhow!("{err}")).with_context(|| format!("GET '{url}'"))
 }
 
 /// A non-2xx answer is an error carrying the registry's own message.
