@@ -301,29 +301,28 @@ no_rootfs() {
     # The same registry at a non-loopback address, in a network namespace
     # of the test's own: its self-signed certificate is refused.
     registry_config "192.0.2.10:$TLS_PORT" tls >"$BATS_TEST_TMPDIR/remote.yml"
-    run -125 --separate-stderr sandboxed bash -c '
-        ip link set lo up && ip addr add 192.0.2.10/32 dev lo || exit 1
-        docker-registry serve "$1" >/dev/null 2>&1 &
-        for _ in $(seq 100); do
-            (: </dev/tcp/192.0.2.10/"$2") 2>/dev/null && break
-            sleep 0.05
-        done
-        imgpull --store "$3/remote" "192.0.2.10:$2/demo:1"
-        status=$?
-        kill $!
-        exit $status' - "$BATS_TEST_TMPDIR/remote.yml" "$TLS_PORT" "$BATS_TEST_TMPDIR"
+    pull_remote --store "$BATS_TEST_TMPDIR/remote"
+    assert_status 125
     [[ $stderr == "imgpull: pull '192.0.2.10:$TLS_PORT/demo:1': GET 'https://192.0.2.10:$TLS_PORT/v2/demo/manifests/1': io: invalid peer certificate: "* ]] || fail "$stderr"
-    run -0 --separate-stderr sandboxed bash -c '
+    pull_remote --store "$BATS_TEST_TMPDIR/remote" --insecure
+    assert_status 0
+}
+
+# pull_remote IMGPULL_OPTION...: in a network namespace of its own, serve
+# the registry (remote.yml) at 192.0.2.10 on lo and pull demo:1 from it.
+pull_remote() {
+    run --separate-stderr sandboxed bash -c '
         ip link set lo up && ip addr add 192.0.2.10/32 dev lo || exit 1
         docker-registry serve "$1" >/dev/null 2>&1 &
         for _ in $(seq 100); do
             (: </dev/tcp/192.0.2.10/"$2") 2>/dev/null && break
             sleep 0.05
         done
-        imgpull --insecure --store "$3/remote" "192.0.2.10:$2/demo:1"
+        shift 2
+        imgpull "$@"
         status=$?
         kill $!
-        exit $status' - "$BATS_TEST_TMPDIR/remote.yml" "$TLS_PORT" "$BATS_TEST_TMPDIR"
+        exit $status' - "$BATS_TEST_TMPDIR/remote.yml" "$TLS_PORT" "$@" "192.0.2.10:$TLS_PORT/demo:1"
 }
 
 @test "plain HTTP only to loopback unless --insecure" {
