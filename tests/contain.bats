@@ -271,6 +271,16 @@ host_cgroup_file() {
     assert_equal "$output" "$baseline"
 }
 
+@test "no fd of contain's caller reaches the container, whatever its number (255 too)" {
+    # bash keeps its own handle on a script at the highest free fd: 255,
+    # or 254 when the caller holds 255.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    run sandboxed bash -c 'exec 7</etc 100</etc 254</etc 255</etc; exec "$@"' bash \
+        "$ROOT/scripts/contain" -- sh -c 'for fd in 3 7 100 254 255; do test -e /proc/self/fd/$fd/hostname && echo "fd $fd reaches the host"; done; echo checked'
+    assert_status 0
+    assert_equal "$output" checked
+}
+
 @test "the container's root is nodev; the command has no controlling terminal" {
     # tty_nr (field 7 of /proc/self/stat) is 0 without a controlling tty.
     # script(1) gives the caller one, so the test would see it leak.

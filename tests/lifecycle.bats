@@ -62,6 +62,17 @@ teardown() {
     wait_for test ! -e "$ISOKIT_STATE/target"
 }
 
+@test "no fd of cexec's caller reaches the container, whatever its number" {
+    run sandboxed "$ROOT/scripts/contain" -d --name fds -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/fds/pid"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    run bash -c 'exec 7</etc 100</etc 254</etc 255</etc; exec "$@"' bash \
+        "$ROOT/scripts/cexec" fds sh -c 'for fd in 3 7 100 254 255; do test -e /proc/self/fd/$fd/hostname && echo "fd $fd reaches the host"; done; echo checked'
+    assert_status 0
+    assert_equal "$output" checked
+}
+
 @test "ckill and cexec refuse unknown containers with 125" {
     run "$ROOT/scripts/ckill" nosuch
     assert_status 125

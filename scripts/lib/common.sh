@@ -27,6 +27,30 @@ usage_error() {
     exit 125
 }
 
+# Close every fd above 2 that would cross exec(2). The tools pass on what
+# they inherit (a caller may mean to), but the callers of contain and cexec
+# (a CI runner, a service) may hold fds to host directories, which inside a
+# container are a way out (runc CVE-2024-21626). Whatever the number: bash
+# keeps its handle on the script close-on-exec at the highest free fd (255,
+# or lower when the caller holds 255), so close-on-exec fds are left, and
+# only those.
+close_inherited_fds() {
+    local fd_path fd key value flags
+    for fd_path in "/proc/$BASHPID/fd"/*; do
+        fd=${fd_path##*/}
+        ((fd > 2)) || continue
+        flags=
+        # fdinfo's "flags:" line is octal; gone (the glob's own directory
+        # fd) means nothing to close.
+        { while read -r key value; do
+            [[ $key == flags: ]] && { flags=$value; break; }
+        done <"/proc/$BASHPID/fdinfo/$fd"; } 2>/dev/null || continue
+        [[ $flags =~ ^[0-7]+$ ]] || continue
+        ((8#$flags & 8#2000000)) && continue # O_CLOEXEC: does not cross exec
+        eval "exec $fd>&-"
+    done
+}
+
 valid_name() {
     [[ $1 =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$ ]]
 }
