@@ -15,6 +15,13 @@ ISOKIT_SUBNET_PREFIX=10.88 # the bridge's /16: gateway 10.88.0.1
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ISOKIT_GATEWAY=$ISOKIT_SUBNET_PREFIX.0.1
 
+# Exit status of every script that sources this file, as the tools':
+#   0        success
+#   125      the script itself failed: a bad option (usage_error), a missing
+#            container, a step that could not be done (die); one line
+#            "SCRIPT: what failed: why" on stderr, nothing half-done left
+#   126, 127 (contain, cexec) CMD was found but could not be run / not found
+#   other    (contain, cexec) CMD's own exit status
 die() {
     echo "${0##*/}: $*" >&2
     exit 125
