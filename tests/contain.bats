@@ -60,6 +60,10 @@ contain() {
     assert_status 0
     [[ $output == *A=1* && $output == *FROM_FILE=yes* && $output == *SECOND=2* ]] || fail "$output"
     [[ $output != *SECRET* ]] || fail "host environment leaked: $output"
+    # A /dev/fd path, as bash's <(...) gives: read before contain closes fds.
+    run contain --env-file <(echo PIPED=yes) -- env
+    assert_status 0
+    [[ $output == *PIPED=yes* ]] || fail "$output"
 }
 
 @test "-w sets the working directory" {

@@ -4,8 +4,22 @@
 
 # Every fork counts: contain runs on each launch (see docs/BENCHMARKS.md), so
 # these helpers use bash builtins where a program would do the same.
+#
+# Two layouts. In a checkout this file is ROOT/scripts/lib/common.sh, the
+# tools are built into ROOT/target/bin. scripts/install-kit copies it to
+# PREFIX/lib/isokit/common.sh and sets ISOKIT_LAYOUT=installed below: the
+# tools are in PREFIX/lib/isokit/bin, the scripts in PREFIX/bin. Either
+# way ROOT is found from this file's own place, so a DESTDIR copy works.
+ISOKIT_LAYOUT=checkout
 ISOKIT_ROOT=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
-ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/target/bin}
+# shellcheck disable=SC2034 # ISOKIT_SCRIPTS: used by the scripts that source this file
+if [[ $ISOKIT_LAYOUT == installed ]]; then
+    ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/lib/isokit/bin}
+    ISOKIT_SCRIPTS=$ISOKIT_ROOT/bin
+else
+    ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/target/bin}
+    ISOKIT_SCRIPTS=$ISOKIT_ROOT/scripts
+fi
 # Per-container state: /run/isokit/NAME/{owner,pid,command,started,address,...}
 ISOKIT_STATE=${ISOKIT_STATE:-/run/isokit}
 # Images made or unpacked on first use.
@@ -238,15 +252,18 @@ claim_alive() {
     fi
 }
 
-# Build the binaries if any is missing or older than the sources.
+# Build the binaries if any is missing or older than the sources (in a
+# checkout; an installed copy has nothing to build from).
 ensure_built() {
     local tool stale=
     for tool in cgset unshare-lite netns-setup pivot capdrop; do
         if [[ ! -x $ISOKIT_BIN/$tool ]]; then
+            [[ $ISOKIT_LAYOUT == checkout ]] || die "the isokit tool '$ISOKIT_BIN/$tool' is missing (reinstall)"
             stale=1
             break
         fi
     done
+    [[ $ISOKIT_LAYOUT == checkout ]] || return 0
     if [[ -z $stale ]] && [[ -n $(find "$ISOKIT_ROOT"/*/src "$ISOKIT_ROOT"/*/Cargo.toml "$ISOKIT_ROOT/Cargo.lock" \
         -newer "$ISOKIT_BIN/capdrop" -print -quit 2>/dev/null) ]]; then
         stale=1

@@ -104,9 +104,9 @@ plan_options() {
         -e | --env) need_value "$@"; envs+=("$2"); shift ;;
         --env-file)
             need_value "$@"
-            # A regular file only: /dev/zero would be read forever, a
-            # directory not at all.
-            [[ -f $2 && -r $2 ]] || die "cannot read env file '$2': not a readable regular file"
+            # A regular file or a pipe (<(...)): a device such as /dev/zero
+            # would be read forever, a directory not at all.
+            [[ (-f $2 || -p $2) && -r $2 ]] || die "cannot read env file '$2': not a readable file or pipe"
             line=''
             while IFS= read -r line || [[ -n $line ]]; do
                 [[ -z $line || $line == \#* ]] && continue
