@@ -184,6 +184,8 @@ start_crowd() {
         kill -KILL "$BG_PID"
         wait "$BG_PID" || true
         "$ROOT/scripts/ckill" "$name" KILL
+        # Once the init is gone, the next cps must release everything.
+        wait_for_gone "$INIT"
         "$ROOT/scripts/cps" >/dev/null
         cgroup_left "$name" && leaked=$((leaked + 1))
     done
