@@ -68,7 +68,7 @@ close_inherited_fds() {
         done <"/proc/$BASHPID/fdinfo/$fd"; } 2>/dev/null || continue
         [[ $flags =~ ^[0-7]+$ ]] || continue
         ((8#$flags & 8#2000000)) && continue # O_CLOEXEC: does not cross exec
-        eval "exec $fd>&-"
+        exec {fd}>&-
     done
 }
 
