@@ -67,8 +67,6 @@ run or was not found, otherwise CMD's own status.
 HELP
 }
 
-# Docker's default set less MKNOD: see capdrop --help (no device filter yet).
-docker_default_caps=CHOWN,DAC_OVERRIDE,FSETID,FOWNER,NET_RAW,SETGID,SETUID,SETFCAP,SETPCAP,NET_BIND_SERVICE,SYS_CHROOT,KILL,AUDIT_WRITE
 
 name='' rootfs='' tar='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
 memory='' memory_swap='' cpus='' pids='' user=''
@@ -223,7 +221,9 @@ plan_chain() {
 
     chain_capdrop=("$ISOKIT_BIN/capdrop")
     capdrop_args=()
-    local cap keep=$docker_default_caps
+    # "default" is capdrop's own default set (Docker's, less MKNOD): the
+    # list lives in capdrop alone.
+    local cap keep=default
     for cap in "${cap_add[@]}"; do
         if [[ ${cap^^} == ALL ]]; then keep=all; elif [[ $keep != all ]]; then keep+=",$cap"; fi
     done
