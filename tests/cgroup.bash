@@ -70,6 +70,7 @@ cg_read() {
     cat "$dir/$file"
 }
 
+# shellcheck disable=SC2034 # used by the suites that load this file
 CG_FUNCS=$(declare -f cg_find_mount cg_mode cg_mount_of cg_dir cg_read)
 
 # cg_leaf CONTROLLER NAME: where cgset makes isokit/NAME for CONTROLLER
@@ -109,7 +110,7 @@ cg_left() {
 cg_cleanup() {
     local dir sub pid i
     for dir in $(cg_left "$1"); do
-        for sub in $(find "$dir" -depth -type d); do
+        while IFS= read -r sub; do
             for i in $(seq 100); do
                 for pid in $(cat "$sub/cgroup.procs" 2>/dev/null); do
                     kill -KILL "$pid" 2>/dev/null
@@ -117,7 +118,7 @@ cg_cleanup() {
                 rmdir "$sub" 2>/dev/null && break
                 sleep 0.05
             done
-        done
+        done < <(find "$dir" -depth -type d)
     done
 }
 

@@ -60,6 +60,10 @@ contain() {
     assert_status 0
     [[ $output == *A=1* && $output == *FROM_FILE=yes* && $output == *SECOND=2* ]] || fail "$output"
     [[ $output != *SECRET* ]] || fail "host environment leaked: $output"
+    # A /dev/fd path, as bash's <(...) gives: read before contain closes fds.
+    run contain --env-file <(echo PIPED=yes) -- env
+    assert_status 0
+    [[ $output == *PIPED=yes* ]] || fail "$output"
 }
 
 @test "-w sets the working directory" {
@@ -134,7 +138,8 @@ host_cgroup_file() {
     else
         assert_equal "$(cat "$(host_cgroup_file "$pid" cpu cpu.max)")" "50000 100000"
     fi
-    [[ $file == */isokit/limited/* ]] || fail "cgroup path $file"
+    # isokit/NAME.HASH: HASH names the state directory (see cgroup_name).
+    [[ $file == */isokit/limited.*/* ]] || fail "cgroup path $file"
     kill "$launcher"
     wait "$launcher" || true
     # Released when the container ended.
@@ -186,12 +191,14 @@ host_cgroup_file() {
     run contain --explain --name explained --hostname pasted -- sh -c 'hostname; echo $$'
     assert_status 0
     [[ ${lines[0]} == "env -i"* ]] || fail "${lines[0]}"
-    local script="$BATS_TEST_TMPDIR/chain.sh"
+    local script="$BATS_TEST_TMPDIR/chain.sh" cgroup
     printf '%s\n' "$output" >"$script"
+    cgroup=$(sed -n 's/.*cgset --name \([^ ]*\) .*/\1/p' "$script")
+    [[ $cgroup == explained.* ]] || fail "cgroup '$cgroup'"
     mkdir -p "$ISOKIT_STATE/explained"
     run sandboxed sh "$script"
     # The pasted chain has no contain around it to release its cgroup.
-    "$BIN/cgset" --name explained --remove
+    "$BIN/cgset" --name "$cgroup" --remove
     assert_status 0
     assert_equal "$output" $'pasted\n2'
 }
@@ -204,10 +211,44 @@ host_cgroup_file() {
         run contain $args -- true
         [[ $status == 125 ]] || fail "'$args' exited $status: $output"
     done
+    # Refused by contain itself, in one line of its own (with the --help
+    # hint for a usage error), within seconds.
+    for args in "--net bridge --ip 10.88.0.0" "--net bridge --ip 10.88.255.255" "--net bridge --ip 10.88.0.08" \
+        "--net bridge --ip 10.88.0.1" "--net bridge --ip 10.88.256.1" \
+        "--env-file /dev/zero" "--env-file /etc" "--env-file /nonexistent"; do
+        # shellcheck disable=SC2086
+        run timeout 20 "$ROOT/scripts/contain" $args -- true
+        [[ $status == 125 ]] || fail "'$args' exited $status: $output"
+        [[ ${lines[0]} == "contain: "* ]] || fail "'$args': $output"
+        [[ ${#lines[@]} -le 2 && ${lines[1]:-Try} == Try* ]] || fail "'$args': $output"
+    done
     run ls -A "$ISOKIT_STATE"
     [[ -z $output || $output == .address.lock ]] || fail "left behind: $output"
     run contain
     assert_status 125
+}
+
+@test "a full or read-only state directory: 125, one contain line, nothing left" {
+    # A tmpfs of the sandbox's own, filled up, then made read-only.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    run sandboxed bash -c '
+        state=$1/full
+        mkdir -p "$state"
+        mount -t tmpfs -o size=16k tmpfs "$state"
+        dd if=/dev/zero of="$state/filler" bs=4k 2>/dev/null
+        ISOKIT_STATE=$state "$ROOT/scripts/contain" -- true
+        echo "status $?"
+        rm -f "$state/filler"
+        ls -A "$state"
+        mount -o remount,ro "$state"
+        ISOKIT_STATE=$state "$ROOT/scripts/contain" -- true
+        echo "status $?"' bash "$BATS_TEST_TMPDIR"
+    [[ ${lines[0]} == "contain: cannot write '"*"/owner': No space left on device" ]] || fail "$output"
+    assert_equal "${lines[1]}" "status 125"
+    # Nothing left: no .claim-* (the listing of the emptied tmpfs).
+    assert_equal "${lines[2]}" "contain: cannot create a directory in '$BATS_TEST_TMPDIR/full': Read-only file system"
+    assert_equal "${lines[3]}" "status 125"
+    assert_equal "${#lines[@]}" 4
 }
 
 @test "a name in use is refused" {
@@ -269,6 +310,16 @@ host_cgroup_file() {
     run contain -- sh -c "$listing" 5</dev/null 7<"$ROOT/README.md"
     assert_status 0
     assert_equal "$output" "$baseline"
+}
+
+@test "no fd of contain's caller reaches the container, whatever its number (255 too)" {
+    # bash keeps its own handle on a script at the highest free fd: 255,
+    # or 254 when the caller holds 255.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    run sandboxed bash -c 'exec 7</etc 100</etc 254</etc 255</etc; exec "$@"' bash \
+        "$ROOT/scripts/contain" -- sh -c 'for fd in 3 7 100 254 255; do test -e /proc/self/fd/$fd/hostname && echo "fd $fd reaches the host"; done; echo checked'
+    assert_status 0
+    assert_equal "$output" checked
 }
 
 @test "the container's root is nodev; the command has no controlling terminal" {

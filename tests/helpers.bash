@@ -24,6 +24,7 @@ sandboxed() {
 # SIGQUIT, and a shell cannot trap a signal ignored on entry: reset them.
 sandboxed_bg() {
     env --default-signal unshare --mount --uts --ipc --net --propagation private -- "$@" &
+    # shellcheck disable=SC2034 # for the caller
     BG_PID=$!
 }
 
@@ -49,8 +50,7 @@ assert_status() {
 
 # wait_for COMMAND...: poll up to ~5 s for a command to succeed.
 wait_for() {
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         "$@" && return 0
         sleep 0.05
     done

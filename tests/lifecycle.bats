@@ -62,6 +62,136 @@ teardown() {
     wait_for test ! -e "$ISOKIT_STATE/target"
 }
 
+@test "no fd of cexec's caller reaches the container, whatever its number" {
+    run sandboxed "$ROOT/scripts/contain" -d --name fds -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/fds/pid"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    run bash -c 'exec 7</etc 100</etc 254</etc 255</etc; exec "$@"' bash \
+        "$ROOT/scripts/cexec" fds sh -c 'for fd in 3 7 100 254 255; do test -e /proc/self/fd/$fd/hostname && echo "fd $fd reaches the host"; done; echo checked'
+    assert_status 0
+    assert_equal "$output" checked
+}
+
+@test "cexec joins every cgroup of the container: v1 hierarchies too; accepts --" {
+    run sandboxed "$ROOT/scripts/contain" -d --name limits --memory 48M --pids-limit 20 -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/limits/pid"
+    local init
+    init=$(cat "$ISOKIT_STATE/limits/pid")
+    run "$ROOT/scripts/cexec" limits -- sh -c 'sed "s/^/inside /" /proc/self/cgroup'
+    assert_status 0
+    ((${#lines[@]} >= 2)) || fail "cgroup lines: $output"
+    local line
+    for line in "${lines[@]}"; do
+        # The cgroup namespace's root is the container's cgroup, in every
+        # hierarchy: a process outside it sees "/..".
+        [[ $line == inside\ *:/ ]] || fail "outside the container's cgroup: $line"
+    done
+}
+
+@test "a stale pidfile naming another container's init is not trusted by ckill, cexec, cps" {
+    run sandboxed "$ROOT/scripts/contain" -d --name victim -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/victim/pid"
+    local init
+    init=$(cat "$ISOKIT_STATE/victim/pid")
+    # The state a contain killed with SIGKILL leaves, its PID since reused
+    # by victim's init; its owner is gone (start time 0 never matches).
+    mkdir "$ISOKIT_STATE/ghost"
+    echo "$init" >"$ISOKIT_STATE/ghost/pid"
+    echo ghost.000000000000 >"$ISOKIT_STATE/ghost/cgroup"
+    echo "$$" >"$ISOKIT_STATE/ghost/owner"
+    echo 0 >"$ISOKIT_STATE/ghost/owner-start"
+    : >"$ISOKIT_STATE/ghost/capdrop"
+    echo ghost >"$ISOKIT_STATE/ghost/hostname"
+    run "$ROOT/scripts/ckill" ghost KILL
+    assert_status 125
+    run "$ROOT/scripts/cexec" ghost true
+    assert_status 125
+    kill -0 "$init" || fail "ckill ghost killed victim's init"
+    run "$ROOT/scripts/cps"
+    [[ $output != *ghost* ]] || fail "cps lists ghost: $output"
+    [[ ! -e $ISOKIT_STATE/ghost ]] || fail "ghost's state was not pruned"
+}
+
+@test "the same name under two state directories: two cgroups, neither's limits touched" {
+    local name="twin$BATS_ROOT_PID"
+    run sandboxed "$ROOT/scripts/contain" -d --name "$name" --pids-limit 21 -- sleep 30
+    assert_status 0
+    run sandboxed env ISOKIT_STATE="$BATS_TEST_TMPDIR/other" "$ROOT/scripts/contain" -d --name "$name" --pids-limit 9 -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/$name/pid"
+    wait_for test -s "$BATS_TEST_TMPDIR/other/$name/pid"
+    local first second
+    first=$(awk -F: '$2 == "pids" {print $3}' "/proc/$(cat "$ISOKIT_STATE/$name/pid")/cgroup")
+    second=$(awk -F: '$2 == "pids" {print $3}' "/proc/$(cat "$BATS_TEST_TMPDIR/other/$name/pid")/cgroup")
+    [[ $first != "$second" ]] || fail "both in $first"
+    assert_equal "$(cat "/sys/fs/cgroup/pids$first/pids.max")" 21
+    assert_equal "$(cat "/sys/fs/cgroup/pids$second/pids.max")" 9
+    ISOKIT_STATE="$BATS_TEST_TMPDIR/other" "$ROOT/scripts/ckill" "$name" KILL
+    wait_for test ! -e "$BATS_TEST_TMPDIR/other/$name"
+}
+
+@test "half-made claims of dead launches are pruned, a live one's kept" {
+    mkdir -p "$ISOKIT_STATE/.claim-dead" "$ISOKIT_STATE/.claim-old" "$ISOKIT_STATE/.claim-new" "$ISOKIT_STATE/.claim-live"
+    echo "$$" >"$ISOKIT_STATE/.claim-dead/owner"
+    echo 0 >"$ISOKIT_STATE/.claim-dead/owner-start"
+    touch -d '-2 minutes' "$ISOKIT_STATE/.claim-old"
+    echo "$$" >"$ISOKIT_STATE/.claim-live/owner"
+    awk '{sub(/.*\) /, ""); print $20}' "/proc/$$/stat" >"$ISOKIT_STATE/.claim-live/owner-start"
+    run "$ROOT/scripts/cps"
+    assert_status 0
+    run ls -A "$ISOKIT_STATE"
+    assert_equal "$output" $'.claim-live\n.claim-new'
+}
+
+# Does any hierarchy still hold container $1's cgroup (isokit/NAME or
+# isokit/NAME.HASH)?
+cgroup_left() {
+    compgen -G "/sys/fs/cgroup/*/isokit/$1" || compgen -G "/sys/fs/cgroup/*/isokit/$1.*" ||
+        compgen -G "/sys/fs/cgroup/isokit/$1" || compgen -G "/sys/fs/cgroup/isokit/$1.*"
+}
+
+# Start container $1 with 20 processes, wait for its init; INIT is its PID.
+start_crowd() {
+    sandboxed_bg "$ROOT/scripts/contain" --name "$1" --pids-limit 50 -- sh -c 'for i in $(seq 20); do sleep 30 & done; exec sleep 30'
+    wait_for test -s "$ISOKIT_STATE/$1/pid"
+    INIT=$(cat "$ISOKIT_STATE/$1/pid")
+}
+
+# Killed processes leave their cgroup a moment after their parent sees
+# them die: a release that gives up on the first EBUSY leaked the cgroup
+# in most of these tries.
+@test "a chain launcher killed with SIGKILL leaves no cgroup behind (15 tries)" {
+    local i name launcher leaked=0
+    for i in $(seq 15); do
+        name="leak$BATS_ROOT_PID-$i"
+        start_crowd "$name"
+        launcher=$(awk '{sub(/.*\) /, ""); print $2}' "/proc/$INIT/stat")
+        kill -KILL "$launcher"
+        wait "$BG_PID" || true
+        cgroup_left "$name" && leaked=$((leaked + 1))
+    done
+    assert_equal "$leaked" 0
+}
+
+@test "contain killed with SIGKILL, then ckill KILL and cps: no cgroup behind (15 tries)" {
+    local i name leaked=0
+    for i in $(seq 15); do
+        name="orphan$BATS_ROOT_PID-$i"
+        start_crowd "$name"
+        kill -KILL "$BG_PID"
+        wait "$BG_PID" || true
+        "$ROOT/scripts/ckill" "$name" KILL
+        # Once the init is gone, the next cps must release everything.
+        wait_for_gone "$INIT"
+        "$ROOT/scripts/cps" >/dev/null
+        cgroup_left "$name" && leaked=$((leaked + 1))
+    done
+    assert_equal "$leaked" 0
+}
+
 @test "ckill and cexec refuse unknown containers with 125" {
     run "$ROOT/scripts/ckill" nosuch
     assert_status 125

@@ -160,6 +160,7 @@ scenario_bad_inputs() {
     make_bridge
     ip link add x0 type veth peer name x1
     local before line out
+    # shellcheck disable=SC2046 # split on purpose: one line, words joined by spaces, as try_bad prints it
     before=$(echo outside: $(links | sort -t' ' -k1,1n))
     while IFS= read -r line; do
         [[ -n $line ]] || continue

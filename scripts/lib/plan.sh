@@ -1,0 +1,263 @@
+# The planner of scripts/contain: options in, the chain out. Pure: it
+# reads the options (and, for --tar, the tarball's digest), never the
+# state directory, never writes, needs no root. So `contain --explain`
+# runs as any user, and tests/contain-plan.bats compares its chain with
+# golden files (tests/contain-plan/).
+#
+#   plan_options "$@"   parse the options into the variables below
+#   plan_check          refuse a bad value before anything is made
+#   plan_image          which root filesystem (and, later, an image's
+#                       default command, env, workdir, user): one place
+#   plan_chain ADDRESS  the chain_* arrays, from the options and what the
+#                       runner resolved (ADDRESS: the bridge address)
+#   plan_explain        the chain, one step per line, shell-quoted
+#   plan_words          the whole chain as one command line, chain_words
+#
+# Adding an option: a case line in plan_options, a check in plan_check if
+# its value can be wrong, a line in the step of plan_chain it feeds.
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are read by scripts/contain
+
+usage() {
+    cat <<'HELP'
+Usage: contain [OPTIONS] [--] CMD [ARGS...]
+
+Run CMD in a new container: its own namespaces, root filesystem, cgroup and
+capabilities, made by chaining the isokit tools. Options are docker run's.
+
+Options:
+  --name NAME           container name (unique; default: a generated one)
+  --rootfs DIR          root filesystem directory (default: a busybox image,
+                        made on first use with scripts/mkrootfs)
+  --tar FILE            use an image tarball (docker export, minirootfs),
+                        unpacked once and cached
+  --hostname NAME       hostname inside (default: the container name)
+  --net MODE            none (default: only lo), bridge (a veth on isokit0,
+                        made with scripts/netbridge) or host (no new network
+                        namespace)
+  --ip ADDR             address on the bridge (default: the first free one)
+  -v, --volume SRC:DST[:ro]   bind a host path into the container
+  --tmpfs DST[:SIZE]    mount a tmpfs in the container
+  --read-only           make the container's root read-only
+  --overlay             writes go to a tmpfs and vanish: the image is never
+                        modified (the default for the built-in and --tar
+                        images; with --rootfs, writes land in DIR unless given)
+  --memory SIZE         memory limit (K, M, G suffixes)
+  --memory-swap SIZE    memory + swap limit
+  --cpus N              CPU quota, in CPUs (0.5 = half of one)
+  --pids-limit N        maximum number of processes
+  --cap-add CAP         keep CAP in addition to Docker's default set (or ALL)
+  --cap-drop CAP        drop CAP from the set (or ALL)
+  -u, --user USER[:GROUP]  run CMD as USER (names from the image's /etc/passwd)
+  -e, --env KEY=VALUE   set a variable (the environment starts clean)
+  --env-file FILE       read KEY=VALUE lines from FILE
+  -w, --workdir DIR     working directory inside (needs /bin/sh in the image)
+  -d, --detach          run in the background; output goes to a log (clogs)
+  -i, -t, -it           accepted: CMD gets this terminal as it is
+  --explain             print the chain, one step per line, and exit
+  -h, --help            this help
+
+Examples:
+  sudo scripts/contain -- sh -c 'hostname; id; ip addr'
+  sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
+  sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
+
+Exit status: 125 if contain or a step failed, 126/127 if CMD could not be
+run or was not found, otherwise CMD's own status.
+HELP
+}
+
+
+name='' rootfs='' tar='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
+memory='' memory_swap='' cpus='' pids='' user=''
+volumes=() tmpfses=() cap_add=() cap_drop=() envs=()
+
+need_value() {
+    [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
+}
+
+# plan_options ARGS...: the options into the variables above; the command
+# into command=().
+plan_options() {
+    while (($#)); do
+        case $1 in
+        -h | --help) usage; exit 0 ;;
+        --name) need_value "$@"; name=$2; shift ;;
+        --rootfs) need_value "$@"; rootfs=$2; shift ;;
+        --tar) need_value "$@"; tar=$2; shift ;;
+        --hostname) need_value "$@"; hostname=$2; shift ;;
+        --net | --network) need_value "$@"; net=$2; shift ;;
+        --ip) need_value "$@"; ip=$2; shift ;;
+        -v | --volume) need_value "$@"; volumes+=("$2"); shift ;;
+        --tmpfs) need_value "$@"; tmpfses+=("$2"); shift ;;
+        --read-only) readonly=1 ;;
+        --overlay) overlay=1 ;;
+        --memory | -m) need_value "$@"; memory=$2; shift ;;
+        --memory-swap) need_value "$@"; memory_swap=$2; shift ;;
+        --cpus) need_value "$@"; cpus=$2; shift ;;
+        --pids-limit) need_value "$@"; pids=$2; shift ;;
+        --cap-add) need_value "$@"; cap_add+=("$2"); shift ;;
+        --cap-drop) need_value "$@"; cap_drop+=("$2"); shift ;;
+        -u | --user) need_value "$@"; user=$2; shift ;;
+        -e | --env) need_value "$@"; envs+=("$2"); shift ;;
+        --env-file)
+            need_value "$@"
+            # A regular file or a pipe (<(...)): a device such as /dev/zero
+            # would be read forever, a directory not at all.
+            [[ (-f $2 || -p $2) && -r $2 ]] || die "cannot read env file '$2': not a readable file or pipe"
+            line=''
+            while IFS= read -r line || [[ -n $line ]]; do
+                [[ -z $line || $line == \#* ]] && continue
+                envs+=("$line")
+            done <"$2"
+            shift
+            ;;
+        -w | --workdir) need_value "$@"; workdir=$2; shift ;;
+        -d | --detach) detach=1 ;;
+        -i | -t | -it | -ti | --interactive | --tty) ;;
+        --explain) explain=1 ;;
+        --) shift; break ;;
+        -*) usage_error "unrecognized option '$1'" ;;
+        *) break ;;
+        esac
+        shift
+    done
+    (($# > 0)) || usage_error "missing command to run"
+    command=("$@")
+}
+
+# Refuse every bad option before anything is created.
+plan_check() {
+    [[ -z $name ]] || valid_name "$name" || usage_error "invalid name '$name' (letters, digits, '_', '.', '-'; at most 63)"
+    [[ -z $rootfs || -z $tar ]] || usage_error "--rootfs and --tar are mutually exclusive"
+    case $net in none | bridge | host) ;; *) usage_error "invalid --net '$net' (none, bridge, host)" ;; esac
+    [[ -z $ip || $net == bridge ]] || usage_error "--ip requires --net bridge"
+    [[ -z $ip ]] || valid_container_address "$ip" ||
+        usage_error "invalid --ip '$ip' (a host address in $ISOKIT_SUBNET_PREFIX.0.0/16 other than the gateway)"
+    for env in "${envs[@]}"; do
+        [[ $env =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "invalid environment entry '$env' (KEY=VALUE)"
+    done
+    for volume in "${volumes[@]}"; do
+        IFS=: read -r src dst mode <<<"$volume"
+        [[ -n $src && $dst == /* && ( -z $mode || $mode == ro || $mode == rw ) ]] || usage_error "invalid volume '$volume' (SRC:/DST[:ro])"
+        [[ -e $src ]] || die "volume source '$src' does not exist"
+    done
+    [[ -z $workdir || $workdir == /* ]] || usage_error "--workdir must be an absolute path"
+    hostname=${hostname:-$name}
+}
+
+# Which root filesystem: sets rootfs (absolute), image_kind (busybox, tar:
+# made once in ISOKIT_IMAGES by scripts/mkrootfs; dir: --rootfs as given)
+# and image_args (mkrootfs's). A shared image is never written: overlay.
+plan_image() {
+    image_kind=dir image_args=()
+    if [[ -n $tar ]]; then
+        [[ -r $tar ]] || die "cannot read image tarball '$tar'"
+        local digest
+        digest=$(sha256sum "$tar") || die "cannot read image tarball '$tar'"
+        rootfs=$ISOKIT_IMAGES/tar-${digest:0:16}
+        image_kind=tar image_args=(tar "$tar")
+    elif [[ -z $rootfs ]]; then
+        rootfs=$ISOKIT_IMAGES/busybox
+        image_kind=busybox image_args=(busybox)
+    fi
+    [[ $image_kind == dir ]] || overlay=1
+    rootfs=$(realpath -m "$rootfs")
+}
+
+# A short, stable host-side veth name (IFNAMSIZ is 16 with the NUL).
+veth_name() {
+    if ((${#1} <= 12)); then
+        echo "ve-$1"
+    else
+        echo "ve-$(printf %s "$1" | sha256sum | cut -c1-12)"
+    fi
+}
+
+# plan_chain ADDRESS: the chain for the container, as chain_env,
+# chain_cgset, chain_unshare, chain_netns, chain_pivot, chain_capdrop and
+# chain_command; capdrop_args (for cexec, see docs/STATE.md). Uses name,
+# cgroup and state (the runner's).
+plan_chain() {
+    local address=$1
+    chain_env=(env -i --default-signal)
+    chain_env+=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "HOSTNAME=$hostname" HOME=/root)
+    [[ -t 0 && -n ${TERM:-} ]] && chain_env+=("TERM=$TERM")
+    [[ -n ${ISOKIT_TRACE:-} ]] && chain_env+=("ISOKIT_TRACE=$ISOKIT_TRACE")
+    chain_env+=("${envs[@]}")
+
+    chain_cgset=("$ISOKIT_BIN/cgset" --name "$cgroup")
+    [[ -n $memory ]] && chain_cgset+=(--memory "$memory")
+    [[ -n $memory_swap ]] && chain_cgset+=(--memory-swap "$memory_swap")
+    [[ -n $cpus ]] && chain_cgset+=(--cpus "$cpus")
+    [[ -n $pids ]] && chain_cgset+=(--pids "$pids")
+
+    # --new-session: CMD must not hold this terminal as its controlling tty
+    # (it could type into the caller's shell with TIOCSTI).
+    chain_unshare=("$ISOKIT_BIN/unshare-lite" --mount --uts --ipc --pid --cgroup --new-session)
+    [[ $net != host ]] && chain_unshare+=(--net)
+    chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
+
+    chain_netns=()
+    case $net in
+    none) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
+    bridge) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$ISOKIT_BRIDGE"
+        --addr "$address/16" --gateway "$ISOKIT_GATEWAY") ;;
+    esac
+
+    chain_pivot=("$ISOKIT_BIN/pivot")
+    [[ -n $overlay ]] && chain_pivot+=(--tmp-overlay)
+    [[ -n $readonly ]] && chain_pivot+=(--ro)
+    local volume src rest
+    for volume in "${volumes[@]}"; do
+        src=${volume%%:*} rest=${volume#*:}
+        chain_pivot+=(--bind "$(realpath "$src"):$rest")
+    done
+    for volume in "${tmpfses[@]}"; do chain_pivot+=(--tmpfs "$volume"); done
+    # cexec runs capdrop inside the container: the tools are bound
+    # read-only into the container's private /dev tmpfs, not the image.
+    chain_pivot+=(--bind "$ISOKIT_BIN:/dev/.isokit:ro")
+    chain_pivot+=(--next-from-host "$rootfs")
+
+    chain_capdrop=("$ISOKIT_BIN/capdrop")
+    capdrop_args=()
+    # "default" is capdrop's own default set (Docker's, less MKNOD): the
+    # list lives in capdrop alone.
+    local cap keep=default
+    for cap in "${cap_add[@]}"; do
+        if [[ ${cap^^} == ALL ]]; then keep=all; elif [[ $keep != all ]]; then keep+=",$cap"; fi
+    done
+    for cap in "${cap_drop[@]}"; do
+        if [[ ${cap^^} == ALL ]]; then keep=none; else capdrop_args+=(--drop "$cap"); fi
+    done
+    ((${#cap_add[@]} || ${#cap_drop[@]})) && capdrop_args=(--keep "$keep" "${capdrop_args[@]}")
+    [[ -n $user ]] && capdrop_args+=(--user "$user")
+    chain_capdrop+=("${capdrop_args[@]}")
+
+    chain_command=("${command[@]}")
+    if [[ -n $workdir ]]; then
+        # shellcheck disable=SC2016 # expanded by the container's sh
+        chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${command[@]}")
+    fi
+}
+
+# One step per line, each word quoted for the shell: paste it into sh.
+plan_explain() {
+    local step
+    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop; do
+        local -n words=$step
+        ((${#words[@]})) || continue
+        printf '%q ' "${words[@]}"
+        [[ $step == chain_env ]] && { printf '\\\n'; continue; }
+        printf -- '-- \\\n'
+    done
+    printf '%q ' "${chain_command[@]}"
+    printf '\n'
+}
+
+# The whole chain as one command line, in chain_words.
+plan_words() {
+    chain_words=("${chain_env[@]}" "${chain_cgset[@]}" -- "${chain_unshare[@]}" --)
+    ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
+    chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" -- "${chain_command[@]}")
+}
