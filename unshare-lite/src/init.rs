@@ -12,6 +12,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chainload::creds::{self, RawSets};
 use chainload::{report, sys, Tool, EXIT_TOOL_FAILED};
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -96,6 +97,13 @@ fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
         Ok(ForkResult::Parent { child }) => child,
         Err(err) => return report(tool.name(), &anyhow::Error::new(err).context("fork the command")),
     };
+    if let Err(err) = keep_only_what_the_init_needs() {
+        // Fail closed: an init holding every capability is what this step
+        // exists to prevent, so the command does not run on without it.
+        let _ = kill(command, Signal::SIGKILL);
+        let _ = waitpid(command, None);
+        return report(tool.name(), &err);
+    }
     // The command keeps the caller's working directory; the init must not,
     // or it would pin a host directory inside the container for its whole
     // life. pivot_root moves processes whose cwd is the old root.
@@ -159,3 +167,44 @@ fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Res
     }
 }
 
+/// The only capability the init uses once the command runs: CAP_KILL, to
+/// relay signals to a command that switched to another user (kill(2)
+/// needs a matching uid otherwise). It reaches only the processes of this
+/// PID namespace, and a container's root has it by default anyway.
+const CAP_KILL: u64 = 1 << 5; // <linux/capability.h>
+
+/// Drop every privilege of the init but CAP_KILL (when it had it), for
+/// the rest of the container's life. The init lives inside the container:
+/// a process there holding CAP_SYS_PTRACE can write its memory, and would
+/// otherwise take over every capability the chain had before capdrop.
+/// The order follows capabilities(7): no_new_privs first (no exec by a
+/// hijacked init can gain anything), the bounding set while CAP_SETPCAP is
+/// still effective, the ambient set, then permitted, effective and
+/// inheritable in one capset(2). Then the kernel is asked what is left.
+fn keep_only_what_the_init_needs() -> anyhow::Result<()> {
+    nix::sys::prctl::set_no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS, 1)")?;
+    let current = creds::capget().context("capget")?;
+    let bounding = creds::bounding_set().context("read the bounding set")?;
+    if bounding != 0 {
+        // Without CAP_SETPCAP (an unprivileged caller) the bounding set
+        // cannot shrink; no_new_privs already stops exec from using it.
+        let setpcap = 1u64 << 8; // CAP_SETPCAP
+        if current.permitted & setpcap != 0 {
+            creds::capset(RawSets { effective: current.permitted, ..current }).context("raise the effective set")?;
+            for cap in (0..64).filter(|cap| bounding & (1u64 << cap) != 0) {
+                creds::bounding_drop(cap).with_context(|| format!("drop capability {cap} from the bounding set"))?;
+            }
+        }
+    }
+    match creds::ambient_clear_all() {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) => {} // EINVAL: no ambient set before Linux 4.3
+        Err(err) => return Err(err).context("clear the ambient set"),
+    }
+    let kept = current.permitted & CAP_KILL;
+    creds::capset(RawSets { effective: kept, permitted: kept, inheritable: 0 }).context("drop the init's capabilities")?;
+    let after = creds::capget().context("capget")?;
+    if after != (RawSets { effective: kept, permitted: kept, inheritable: 0 }) {
+        anyhow::bail!("the init kept capabilities it does not need: permitted {:#x}, effective {:#x}", after.permitted, after.effective);
+    }
+    Ok(())
+}
