@@ -336,3 +336,41 @@ init_privileges() {
     assert_equal "$((0x$(value 1 CapBnd) & ~0x$(value self CapBnd)))" 0
     assert_equal "$(value 1 NoNewPrivs)" 1
 }
+
+@test "--pidfile: a symlink planted at FILE.tmp is refused, its target untouched, the command not run" {
+    local dir="$BATS_TEST_TMPDIR"
+    echo precious >"$dir/victim"
+    ln -s "$dir/victim" "$dir/pid.tmp"
+    run --separate-stderr sandboxed unshare-lite --pid --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    assert_equal "$stderr" "unshare-lite: write pidfile '$dir/pid': '$dir/pid.tmp' exists and is not a file of this user (a symlink, a FIFO?): refusing to use it"
+    assert_equal "$(cat "$dir/victim")" precious
+    [[ -L $dir/pid.tmp && ! -e $dir/pid && ! -e $dir/ran ]] || fail "$(ls -l "$dir")"
+}
+
+@test "--pidfile: a FIFO planted at FILE.tmp is refused at once, not waited on" {
+    local dir="$BATS_TEST_TMPDIR"
+    mkfifo "$dir/pid.tmp"
+    run timeout 10 unshare-lite --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    run timeout 10 unshare-lite --pid --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    [[ -p $dir/pid.tmp && ! -e $dir/ran ]] || fail "$(ls -l "$dir")"
+}
+
+@test "--pidfile: the command starts only once the pidfile is written; a failed write runs nothing" {
+    local dir="$BATS_TEST_TMPDIR" i
+    for i in $(seq 20); do
+        rm -f "$dir/pid"
+        run sandboxed unshare-lite --pid --pidfile "$dir/pid" -- cat "$dir/pid"
+        assert_status 0 || return 1
+        [[ $output =~ ^[0-9]+$ ]] || fail "try $i: the command ran before the pidfile existed: '$output'"
+    done
+    # rename(2) over a non-empty directory fails after the command was forked.
+    mkdir -p "$dir/taken/x"
+    for i in $(seq 20); do
+        run sandboxed unshare-lite --pid --pidfile "$dir/taken" -- touch "$dir/ran"
+        assert_status 125 || return 1
+        [[ ! -e $dir/ran && ! -e $dir/taken.tmp ]] || fail "try $i: $(ls -l "$dir")"
+    done
+}

@@ -52,9 +52,12 @@ fn waited_signals() -> SigSet {
 pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<ExitCode> {
     let signals = waited_signals();
     signals.thread_block().context("block signals")?;
-    // The init watches this pipe to learn that the launcher died before it
-    // could ask for PR_SET_PDEATHSIG (the usual getppid() check does not
-    // work across a PID namespace: the parent is outside, getppid() is 0).
+    // The init waits on this pipe before anything else: one byte means the
+    // launcher is done (the pidfile is written), so the command never runs
+    // before its pidfile exists; end of file means the launcher died, and
+    // catches a death before PR_SET_PDEATHSIG was asked for (the usual
+    // getppid() check does not work across a PID namespace: the parent is
+    // outside, getppid() is 0).
     let (alive_read, alive_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
     match sys::fork().context("fork the init")? {
         ForkResult::Child => {
@@ -71,6 +74,11 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
                     return Err(err);
                 }
             }
+            if let Err(err) = nix::unistd::write(&alive_write, b"g") {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return Err(anyhow::Error::new(err).context("start the init"));
+            }
             tool.trace(format_args!("{}; init pid {child}", plan.describe()));
             let status = relay_until_exit(&signals, child, false)?;
             drop(alive_write);
@@ -82,7 +90,7 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
 /// PID 1: finish the namespaces, start the command as PID 2, then relay
 /// and reap. Returns the exit status (errors are printed here).
 fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
-    if let Err(err) = die_with_launcher(&alive) {
+    if let Err(err) = wait_for_launcher(&alive) {
         return report(tool.name(), &err);
     }
     drop(alive);
@@ -127,15 +135,26 @@ fn new_session_then_exec(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow:
     tool.exec(tail)
 }
 
-/// Ask for SIGKILL when the launcher dies, then check it has not died
-/// already: its end of the pipe is then closed and poll reports a hang-up.
-fn die_with_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
+/// Ask for SIGKILL when the launcher dies, then wait for its go: one
+/// byte once the pidfile is written. End of file instead means it died
+/// (before or after the prctl) or gave up after a failed pidfile.
+fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(alive, &mut byte) {
+            Ok(1) => break,
+            // Nobody is left to report to; leave as a killed process would.
+            Ok(_) => std::process::exit(i32::from(EXIT_TOOL_FAILED)),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(err) => return Err(anyhow::Error::new(err).context("read the launcher's pipe")),
+        }
+    }
+    // The launcher keeps its end open while it lives: a hang-up now means
+    // it died after its go but before the prctl, which then came too late.
     let mut fds = [PollFd::new(alive.as_fd(), PollFlags::POLLIN)];
     poll(&mut fds, PollTimeout::ZERO).context("poll the launcher's pipe")?;
-    let hung_up = fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP));
-    if hung_up {
-        // Nobody is left to report to; leave as a killed process would.
+    if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP)) {
         std::process::exit(i32::from(EXIT_TOOL_FAILED));
     }
     Ok(())
