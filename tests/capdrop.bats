@@ -364,3 +364,21 @@ listen_on_80() {
     assert_status 0
     assert_equal "$(field CapBnd)" 0000000000000000
 }
+
+@test "PROG gets a new, empty session keyring: the caller's keys are out of reach; --no-new-keyring keeps them" {
+    # keyctl session -: the test's own anonymous session keyring, with one
+    # key in it (possessor may read it; its user, root, may only view it).
+    local script='key=$(keyctl add user "isokit-secret-$1" sesame @s) || exit 1
+        echo "outside $(keyctl print "$key")"
+        capdrop -- sh -c "keyctl print $key || echo refused; keyctl rdescribe @s; keyctl show @s | grep -c isokit-secret"
+        capdrop --no-new-keyring -- keyctl print "$key"'
+    run --separate-stderr sandboxed keyctl session - bash -c "$script" bash "$BATS_ROOT_PID"
+    assert_status 0
+    assert_equal "${lines[0]}" "outside sesame"
+    assert_equal "${lines[1]}" refused
+    # An anonymous keyring of root's, not the caller's, and without the key.
+    [[ ${lines[2]} == keyring\;0\;0\;*\;_ses ]] || fail "session keyring inside: ${lines[2]}"
+    assert_equal "${lines[3]}" 0
+    assert_equal "${lines[4]}" sesame
+    assert_equal "${#lines[@]}" 5
+}

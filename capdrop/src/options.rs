@@ -14,7 +14,7 @@ use crate::sys::Sets;
     example = "Run as root with Docker's default capabilities (less MKNOD) and no_new_privs:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
     example = "A web server as nobody, allowed to bind port 80 and nothing else:\n  $ capdrop --user nobody --keep net_bind_service -- httpd -f -p 80",
     example = "Explain what a command would start with:\n  $ capdrop --user nobody:users --groups audio,video --show",
-    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL). The default is Docker's less mknod (no device filter stops a node being used): chown dac_override fsetid fowner net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
+    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL). The default is Docker's less mknod (no device filter stops a node being used): chown dac_override fsetid fowner net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nPROG gets a new, empty session keyring, so the keys of the caller's session (keyctl show @s) are out of its reach, as under runc; --no-new-keyring keeps the caller's.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, new session keyring, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
     error_code(125, "capdrop itself failed (bad option, unknown name, a step failed or left extra privileges)"),
     error_code(126, "PROG was found but could not be executed"),
     error_code(127, "PROG was not found"),
@@ -36,6 +36,9 @@ pub struct Options {
     /// leave no_new_privs off, so setuid and file-capability programs still gain privileges
     #[argh(switch)]
     allow_new_privs: bool,
+    /// keep the caller's session keyring instead of starting PROG with a new, empty one (as runc's --no-new-keyring)
+    #[argh(switch)]
+    no_new_keyring: bool,
     /// print the resulting capabilities, ids, no_new_privs and securebits; without PROG, exit 0
     #[argh(switch)]
     show: bool,
@@ -66,6 +69,7 @@ pub struct Request {
     pub user: Option<String>,
     pub groups: Option<String>,
     pub no_new_privs: bool,
+    pub new_keyring: bool,
     pub show: bool,
 }
 
@@ -97,6 +101,7 @@ impl Options {
             user: self.user.clone(),
             groups: self.groups.clone(),
             no_new_privs: !self.allow_new_privs,
+            new_keyring: !self.no_new_keyring,
             show: self.show,
         })
     }
@@ -127,6 +132,7 @@ pub struct Plan {
     pub sets: Sets,
     pub ambient: CapSet,
     pub no_new_privs: bool,
+    pub new_keyring: bool,
 }
 
 /// Resolve names against the current root's files.
@@ -184,7 +190,7 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
     } else {
         (Sets { effective: CapSet::EMPTY, permitted: CapSet::EMPTY, inheritable: CapSet::EMPTY }, CapSet::EMPTY)
     };
-    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs })
+    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs, new_keyring: request.new_keyring })
 }
 
 #[cfg(test)]

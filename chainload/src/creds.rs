@@ -124,3 +124,14 @@ pub fn ambient_has(cap: u32) -> nix::Result<bool> {
 pub fn securebits() -> nix::Result<u32> {
     prctl(libc::PR_GET_SECUREBITS, 0, 0).map(|bits| bits as u32)
 }
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): replace the session keyring
+/// with a new, empty, anonymous one (keyctl(2), session-keyring(7)). The
+/// old one stays with the processes that still hold it.
+pub fn join_new_session_keyring() -> nix::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: c_ulong = 1; // <linux/keyctl.h>
+    let anonymous: *const libc::c_char = std::ptr::null();
+    // SAFETY: with a NULL name the kernel reads no memory from us.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, anonymous) };
+    Errno::result(ret).map(drop)
+}
