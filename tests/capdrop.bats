@@ -382,3 +382,18 @@ listen_on_80() {
     assert_equal "${lines[4]}" sesame
     assert_equal "${#lines[@]}" 5
 }
+
+@test "--keep default,sys_ptrace: the default set plus one, without copying Docker's list" {
+    run sandboxed capdrop --keep default,SYS_PTRACE -- sh -c "$status_lines"
+    assert_status 0
+    local expected
+    expected=$(printf '%016x' $((0x$DOCKER_MASK | 1 << 19)))
+    assert_equal "$(field CapBnd)" "$expected"
+    assert_equal "$(field CapEff)" "$expected"
+    assert_equal "$(field CapInh)" 0000000000000000
+    # `default` alone is the same as no --keep; in a list it must be a word.
+    run sandboxed capdrop --keep default -- sh -c "$status_lines"
+    assert_equal "$(field CapBnd)" "$DOCKER_MASK"
+    run -125 --separate-stderr sandboxed capdrop --keep default,,kill -- true
+    assert_equal "$stderr" "capdrop: --keep: empty capability name in 'default,,kill'"$'\n'"Try 'capdrop --help' for more information."
+}
