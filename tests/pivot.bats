@@ -418,3 +418,27 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     run sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups -- "$bin/pivot" "$pub/img" -- true
     assert_status 125
 }
+
+@test "--overlay: a symlink planted at UPPERDIR.work is refused, nothing written where it points" {
+    local up="$BATS_TEST_TMPDIR/up" elsewhere="$BATS_TEST_TMPDIR/elsewhere"
+    mkdir "$up" "$elsewhere"
+    ln -s "$elsewhere" "$up.work"
+    run --separate-stderr contain --overlay "$up" "$IMG" -- true
+    assert_status 125
+    assert_equal "$stderr" "pivot: overlay work directory '$up.work' is a symlink: refusing to follow it"
+    assert_equal "$(ls -A "$elsewhere")" ""
+    [[ -L $up.work ]] || fail "the planted symlink was replaced"
+}
+
+@test "a failure midway removes the mountpoints it made in a plain bind root" {
+    local img="$BATS_TEST_TMPDIR/img" before
+    cp -a "$BAD" "$img"
+    rmdir "$img/sys"
+    before=$(fingerprint "$img")
+    # /sys, /made/deep and /file are created, then /dangling is refused.
+    run --separate-stderr contain --tmpfs /made/deep --bind "$ROOT/README.md:/file" --bind /etc:/dangling "$img" -- true
+    assert_status 125
+    assert_equal "$stderr" "pivot: '/dangling' is a symlink to a missing target in the image: refusing to create it"
+    [[ ! -e $img/made && ! -e $img/file && ! -e $img/sys ]] || fail "left behind: $(ls "$img")"
+    assert_equal "$(fingerprint "$img")" "$before"
+}

@@ -32,6 +32,8 @@ pub struct Root {
     attached_at: PathBuf,
     /// The overlay work directory pivot made, removed if a later step fails.
     made_workdir: Option<PathBuf>,
+    /// The mountpoints pivot made in the root, removed if a later step fails.
+    pub made: resolve::Made,
 }
 
 /// The new root is nodev: a device node in the image (a tarball unpacked
@@ -93,7 +95,7 @@ pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
         remove_workdir(made_workdir.as_deref());
         return Err(anyhow!(err)).context(format!("attach the new root on '{shown}'"));
     }
-    Ok(Root { fd: tree, attached_at: image.path.clone(), made_workdir })
+    Ok(Root { fd: tree, attached_at: image.path.clone(), made_workdir, made: resolve::Made::default() })
 }
 
 /// UPPERDIR (must exist) and its work directory, the sibling UPPERDIR.work
@@ -109,7 +111,13 @@ fn overlay_dirs(upper: &Path) -> anyhow::Result<(PathBuf, PathBuf, bool)> {
     let work = PathBuf::from(work);
     match fs::create_dir(&work) {
         Ok(()) => Ok((upper, work, true)),
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && work.is_dir() => Ok((upper, work, false)),
+        // symlink_metadata: a symlink planted at UPPERDIR.work would have
+        // overlayfs make and use its work/ wherever the link points.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => match fs::symlink_metadata(&work) {
+            Ok(meta) if meta.is_dir() => Ok((upper, work, false)),
+            Ok(meta) if meta.file_type().is_symlink() => bail!("overlay work directory '{}' is a symlink: refusing to follow it", work.display()),
+            _ => bail!("overlay work directory '{}' exists and is not a directory", work.display()),
+        },
         Err(err) => Err(anyhow!(err)).context(format!("make overlay work directory '{}'", work.display())),
     }
 }
@@ -138,13 +146,16 @@ impl Root {
     /// Undo: detach the root and everything mounted below it, remove the
     /// work directory pivot made. Used when a later step fails.
     pub fn undo(&self) {
+        // Detached first: the mounts on the made mountpoints go with it,
+        // and the fds still reach the directories to remove them.
         let _ = umount2(&self.attached_at, MntFlags::MNT_DETACH);
+        self.made.remove_all();
         remove_workdir(self.made_workdir.as_deref());
     }
 
     /// A fresh procfs on /proc, with Docker's masked and read-only paths.
     pub fn mount_proc(&self) -> anyhow::Result<()> {
-        let target = resolve::special_directory(&self.fd, "proc")?;
+        let target = resolve::special_directory(&self.fd, "proc", &self.made)?;
         let proc = sys::new_filesystem("proc", &[], attr::NOSUID | attr::NODEV | attr::NOEXEC).context("mount proc")?;
         sys::attach(&proc, &target).context("attach proc on '/proc'")?;
         mask(&proc, "/proc", PROC_MASKED)?;
@@ -162,7 +173,7 @@ impl Root {
     /// namespace of its own (sysfs shows the mounter's network devices),
     /// else a read-only bind of the host's /sys (without its submounts).
     pub fn mount_sys(&self, new_net_namespace: bool) -> anyhow::Result<()> {
-        let target = resolve::special_directory(&self.fd, "sys")?;
+        let target = resolve::special_directory(&self.fd, "sys", &self.made)?;
         let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
         let sys_fs = if new_net_namespace {
             sys::new_filesystem("sysfs", &[], flags).context("mount sysfs")?
@@ -178,7 +189,7 @@ impl Root {
     /// `--tmpfs DST[:SIZE]`: nosuid, nodev, mode 1777.
     pub fn mount_tmpfs(&self, tmpfs: &Tmpfs) -> anyhow::Result<()> {
         let shown = tmpfs.destination.display();
-        let target = resolve::mountpoint(&self.fd, &tmpfs.destination, Kind::Directory)?;
+        let target = resolve::mountpoint(&self.fd, &tmpfs.destination, Kind::Directory, &self.made)?;
         let size = tmpfs.size.map(|bytes| bytes.to_string());
         let mut options = vec![("mode", "1777")];
         if let Some(size) = &size {
@@ -191,7 +202,7 @@ impl Root {
     /// `--bind`: the prepared copy of SRC attached on DST inside.
     pub fn mount_bind(&self, volume: &Volume) -> anyhow::Result<()> {
         let shown = volume.bind.destination.display();
-        let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind)?;
+        let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind, &self.made)?;
         sys::attach(&volume.tree, &target).with_context(|| format!("bind '{}' on '{shown}'", volume.bind.source.display()))
     }
 
