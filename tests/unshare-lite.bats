@@ -374,3 +374,12 @@ init_privileges() {
         [[ ! -e $dir/ran && ! -e $dir/taken.tmp ]] || fail "try $i: $(ls -l "$dir")"
     done
 }
+
+@test "inside, PID 1's command line is 'unshare-lite-init PROG', without the host's paths" {
+    run sandboxed "$BIN/unshare-lite" --pid --mount-proc -- /bin/sh -c 'tr "\0" " " </proc/1/cmdline; echo; cat /proc/1/comm'
+    assert_status 0
+    # The area keeps its length, padded with NULs (spaces here).
+    assert_equal "$(sed 's/ *$//' <<<"${lines[0]}")" "unshare-lite-init sh"
+    [[ ${lines[0]} != *"$BIN"* && ${lines[0]} != *--pid* ]] || fail "${lines[0]}"
+    assert_equal "${lines[1]}" unshare-lite
+}

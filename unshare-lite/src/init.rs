@@ -105,6 +105,7 @@ fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
         Ok(ForkResult::Parent { child }) => child,
         Err(err) => return report(tool.name(), &anyhow::Error::new(err).context("fork the command")),
     };
+    show_as_init(tail);
     if let Err(err) = keep_only_what_the_init_needs() {
         // Fail closed: an init holding every capability is what this step
         // exists to prevent, so the command does not run on without it.
@@ -226,4 +227,66 @@ fn keep_only_what_the_init_needs() -> anyhow::Result<()> {
         anyhow::bail!("the init kept capabilities it does not need: permitted {:#x}, effective {:#x}", after.permitted, after.effective);
     }
     Ok(())
+}
+
+/// The name `ps` shows for the init instead of the launcher's full command
+/// line, whose host paths (the checkout, the image directory) would leak
+/// the host's layout into the container.
+const INIT_NAME: &str = "unshare-lite-init";
+
+/// Rewrite the init's argv area in place, so /proc/1/cmdline reads
+/// `unshare-lite-init PROG` (PROG's file name only). prctl(PR_SET_MM) would
+/// need CAP_SYS_RESOURCE; writing the area through /proc/self/mem needs
+/// nothing, and the kernel reads cmdline from that memory. Cosmetic, so
+/// best effort: without /proc it is left as it was. The init reads its
+/// arguments no more (the tail is copied), so overwriting them is safe.
+fn show_as_init(tail: &[OsString]) {
+    let program = tail.first().map(std::path::Path::new).and_then(std::path::Path::file_name);
+    let mut title = INIT_NAME.as_bytes().to_vec();
+    if let Some(program) = program {
+        title.push(0); // argv words are NUL-separated
+        title.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(program));
+    }
+    let _ = overwrite_argv_area(&title);
+}
+
+fn overwrite_argv_area(title: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let (start, end) = argv_area(&stat).ok_or(std::io::ErrorKind::InvalidData)?;
+    let Some(len) = end.checked_sub(start).and_then(|len| usize::try_from(len).ok()).filter(|&len| len > 0) else {
+        return Ok(());
+    };
+    // NUL padding to the end of the area, whose last byte stays NUL (the
+    // kernel then reads it as plain argv, not as a setproctitle string).
+    let mut area: Vec<u8> = title.iter().copied().take(len - 1).collect();
+    area.resize(len, 0);
+    let mut mem = std::fs::OpenOptions::new().write(true).open("/proc/self/mem")?;
+    mem.seek(SeekFrom::Start(start))?;
+    mem.write_all(&area)
+}
+
+/// arg_start and arg_end, fields 48 and 49 of /proc/PID/stat (proc(5)),
+/// counted after the command name, which may hold spaces and parentheses.
+fn argv_area(stat: &str) -> Option<(u64, u64)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(48 - 3);
+    let start = fields.next()?.parse().ok()?;
+    let end = fields.next()?.parse().ok()?;
+    Some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_argv_area_is_found_after_an_awkward_command_name() {
+        let mut fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        fields[48 - 3] = "1000".to_string();
+        fields[49 - 3] = "1050".to_string();
+        let stat = format!("42 (a) b (c) {}", fields.join(" "));
+        assert_eq!(argv_area(&stat), Some((1000, 1050)));
+        assert_eq!(argv_area("42 (short) S 1"), None);
+    }
 }
