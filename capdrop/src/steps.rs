@@ -18,8 +18,9 @@ use crate::sys::{self, Sets};
 ///    CAP_SETGID, which the switch to a non-root uid removes from the
 ///    effective set, so the uid goes last. The groups are always replaced
 ///    when the user changes, so none of the caller's remain.
-/// 4b. a new session keyring: keyrings belong to the credentials, and the
-///    caller's session keyring would let PROG read the caller's keys.
+///
+///    Then a new session keyring: keyrings belong to the credentials, and
+///    the caller's session keyring would let PROG read the caller's keys.
 ///    Made after the uid switch, so it belongs to (and counts against the
 ///    key quota of) the user PROG runs as.
 /// 5. bounding set: PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set,
