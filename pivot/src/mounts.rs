@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::errno::Errno;
 use nix::sys::stat::{fstat, Mode};
 
 use crate::options::{Bind, RootKind, Tmpfs};
@@ -172,7 +173,7 @@ impl Root {
     /// /sys read-only: a fresh sysfs when this process has a network
     /// namespace of its own (sysfs shows the mounter's network devices),
     /// else a read-only bind of the host's /sys (without its submounts).
-    pub fn mount_sys(&self, new_net_namespace: bool) -> anyhow::Result<()> {
+    pub fn mount_sys(&self, new_net_namespace: bool, cgroup: bool) -> anyhow::Result<()> {
         let target = resolve::special_directory(&self.fd, "sys", &self.made)?;
         let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
         let sys_fs = if new_net_namespace {
@@ -183,7 +184,11 @@ impl Root {
             copy
         };
         sys::attach(&sys_fs, &target).context("attach sysfs on '/sys'")?;
-        mask(&sys_fs, "/sys", SYS_MASKED)
+        mask(&sys_fs, "/sys", SYS_MASKED)?;
+        if cgroup {
+            mount_cgroups(&sys_fs)?;
+        }
+        Ok(())
     }
 
     /// `--tmpfs DST[:SIZE]`: nosuid, nodev, mode 1777.
@@ -256,4 +261,78 @@ fn mask(dir: &OwnedFd, base: &str, names: &[&str]) -> anyhow::Result<()> {
         sys::attach(&cover, &entry).with_context(|| format!("mask '{shown}'"))?;
     }
     Ok(())
+}
+
+/// The container's own cgroups, read-only, on /sys/fs/cgroup, as Docker
+/// mounts them: programs size themselves from memory.max, cpu.max or
+/// memory.limit_in_bytes there. Only called in a cgroup namespace of its
+/// own, whose root is the container's cgroup: a mount made there shows
+/// that subtree and nothing above it. The hierarchies are those the
+/// process is in (/proc/self/cgroup): on a pure v2 host one cgroup2; on
+/// a v1 or hybrid host a tmpfs holding one v1 mount per hierarchy, named
+/// as the host names them, and `unified` for the v2 one, made read-only
+/// once filled.
+fn mount_cgroups(sys_fs: &OwnedFd) -> anyhow::Result<()> {
+    let Some(target) = resolve::optional_entry(sys_fs, "fs/cgroup")? else { return Ok(()) };
+    let text = fs::read_to_string("/proc/self/cgroup").context("read '/proc/self/cgroup'")?;
+    let hierarchies = cgroup_hierarchies(&text);
+    let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
+    // In a user namespace the kernel refuses v1 hierarchies, and cgroup2
+    // unless the cgroup namespace belongs to it: EPERM, and then nothing
+    // is attached (the tmpfs below is attached last) and /sys/fs/cgroup
+    // stays empty, as without a cgroup namespace.
+    let permitted = |result: nix::Result<OwnedFd>| match result {
+        Err(Errno::EPERM) => Ok(None),
+        other => other.map(Some),
+    };
+    if hierarchies.iter().all(|controllers| controllers.is_empty()) {
+        let Some(cgroup2) = permitted(sys::new_filesystem("cgroup2", &[], flags)).context("mount cgroup2")? else { return Ok(()) };
+        return sys::attach(&cgroup2, &target).context("attach cgroup2 on '/sys/fs/cgroup'");
+    }
+    let dir = sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "64k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
+        .context("mount a tmpfs for /sys/fs/cgroup")?;
+    for controllers in &hierarchies {
+        let (name, cgroup) = if controllers.is_empty() {
+            ("unified".to_string(), sys::new_filesystem("cgroup2", &[], flags))
+        } else {
+            // name=systemd and the like: a named hierarchy without controllers.
+            let options: Vec<(&str, &str)> = controllers
+                .split(',')
+                .map(|option| option.split_once('=').unwrap_or((option, "")))
+                .collect();
+            (controllers.replace("name=", ""), sys::new_filesystem("cgroup", &options, flags))
+        };
+        let Some(cgroup) = permitted(cgroup).with_context(|| format!("mount the cgroup hierarchy '{name}'"))? else { return Ok(()) };
+        nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755)).with_context(|| format!("make '/sys/fs/cgroup/{name}'"))?;
+        let mountpoint = resolve::optional_entry(&dir, &name)?.with_context(|| format!("'/sys/fs/cgroup/{name}' vanished"))?;
+        sys::attach(&cgroup, &mountpoint).with_context(|| format!("attach the cgroup hierarchy '{name}'"))?;
+    }
+    sys::set_attributes(&dir, flags, false).context("make /sys/fs/cgroup read-only")?;
+    sys::attach(&dir, &target).context("attach tmpfs on '/sys/fs/cgroup'")
+}
+
+/// The controller lists of the hierarchies in /proc/PID/cgroup
+/// (`ID:CONTROLLERS:PATH`), "" for the v2 one; each once.
+fn cgroup_hierarchies(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_id), Some(controllers), Some(_path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if !found.iter().any(|known| known == controllers) {
+            found.push(controllers.to_string());
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_come_from_proc_self_cgroup() {
+        let hybrid = "9:name=systemd:/\n4:memory:/a/b\n2:cpu,cpuacct:/\n0::/\n";
+        assert_eq!(cgroup_hierarchies(hybrid), ["name=systemd", "memory", "cpu,cpuacct", ""]);
+        assert_eq!(cgroup_hierarchies("0::/x:y\n"), [""]);
+    }
 }
