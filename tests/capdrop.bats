@@ -364,3 +364,36 @@ listen_on_80() {
     assert_status 0
     assert_equal "$(field CapBnd)" 0000000000000000
 }
+
+@test "PROG gets a new, empty session keyring: the caller's keys are out of reach; --no-new-keyring keeps them" {
+    # keyctl session -: the test's own anonymous session keyring, with one
+    # key in it (possessor may read it; its user, root, may only view it).
+    local script='key=$(keyctl add user "isokit-secret-$1" sesame @s) || exit 1
+        echo "outside $(keyctl print "$key")"
+        capdrop -- sh -c "keyctl print $key || echo refused; keyctl rdescribe @s; keyctl show @s | grep -c isokit-secret"
+        capdrop --no-new-keyring -- keyctl print "$key"'
+    run --separate-stderr sandboxed keyctl session - bash -c "$script" bash "$BATS_ROOT_PID"
+    assert_status 0
+    assert_equal "${lines[0]}" "outside sesame"
+    assert_equal "${lines[1]}" refused
+    # An anonymous keyring of root's, not the caller's, and without the key.
+    [[ ${lines[2]} == keyring\;0\;0\;*\;_ses ]] || fail "session keyring inside: ${lines[2]}"
+    assert_equal "${lines[3]}" 0
+    assert_equal "${lines[4]}" sesame
+    assert_equal "${#lines[@]}" 5
+}
+
+@test "--keep default,sys_ptrace: the default set plus one, without copying Docker's list" {
+    run sandboxed capdrop --keep default,SYS_PTRACE -- sh -c "$status_lines"
+    assert_status 0
+    local expected
+    expected=$(printf '%016x' $((0x$DOCKER_MASK | 1 << 19)))
+    assert_equal "$(field CapBnd)" "$expected"
+    assert_equal "$(field CapEff)" "$expected"
+    assert_equal "$(field CapInh)" 0000000000000000
+    # `default` alone is the same as no --keep; in a list it must be a word.
+    run sandboxed capdrop --keep default -- sh -c "$status_lines"
+    assert_equal "$(field CapBnd)" "$DOCKER_MASK"
+    run -125 --separate-stderr sandboxed capdrop --keep default,,kill -- true
+    assert_equal "$stderr" "capdrop: --keep: empty capability name in 'default,,kill'"$'\n'"Try 'capdrop --help' for more information."
+}

@@ -418,3 +418,57 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     run sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups -- "$bin/pivot" "$pub/img" -- true
     assert_status 125
 }
+
+@test "--overlay: a symlink planted at UPPERDIR.work is refused, nothing written where it points" {
+    local up="$BATS_TEST_TMPDIR/up" elsewhere="$BATS_TEST_TMPDIR/elsewhere"
+    mkdir "$up" "$elsewhere"
+    ln -s "$elsewhere" "$up.work"
+    run --separate-stderr contain --overlay "$up" "$IMG" -- true
+    assert_status 125
+    assert_equal "$stderr" "pivot: overlay work directory '$up.work' is a symlink: refusing to follow it"
+    assert_equal "$(ls -A "$elsewhere")" ""
+    [[ -L $up.work ]] || fail "the planted symlink was replaced"
+}
+
+@test "a failure midway removes the mountpoints it made in a plain bind root" {
+    local img="$BATS_TEST_TMPDIR/img" before
+    cp -a "$BAD" "$img"
+    rmdir "$img/sys"
+    before=$(fingerprint "$img")
+    # /sys, /made/deep and /file are created, then /dangling is refused.
+    run --separate-stderr contain --tmpfs /made/deep --bind "$ROOT/README.md:/file" --bind /etc:/dangling "$img" -- true
+    assert_status 125
+    assert_equal "$stderr" "pivot: '/dangling' is a symlink to a missing target in the image: refusing to create it"
+    [[ ! -e $img/made && ! -e $img/file && ! -e $img/sys ]] || fail "left behind: $(ls "$img")"
+    assert_equal "$(fingerprint "$img")" "$before"
+}
+
+# Cgroups a test made (cgset --name), removed whatever the test's outcome.
+teardown() {
+    if [[ -n ${CG_NAME:-} ]]; then
+        cgset --name "$CG_NAME" --remove >/dev/null 2>&1 || true
+    fi
+}
+
+@test "in a cgroup namespace, /sys/fs/cgroup shows the container's own limits, read-only; --no-cgroup leaves it empty" {
+    CG_NAME="isokit-pivot-$$-$BATS_TEST_NUMBER"
+    local file=memory.max value=50331648
+    # v1 or hybrid host: one mount per hierarchy, as the host has them.
+    [[ -d /sys/fs/cgroup/memory ]] && file=memory/memory.limit_in_bytes
+    run --separate-stderr sandboxed cgset --name "$CG_NAME" --memory 48M -- \
+        unshare-lite --mount --pid --cgroup -- pivot --tmp-overlay "$IMG" -- sh -c "
+            cat /sys/fs/cgroup/$file
+            echo 1 >/sys/fs/cgroup/$file && echo wrote
+            awk '\$5 ~ \"^/sys/fs/cgroup\" && \$6 ~ /^ro(,|\$)/' /proc/self/mountinfo | wc -l
+            awk '\$5 ~ \"^/sys/fs/cgroup\"' /proc/self/mountinfo | wc -l"
+    assert_status 0
+    assert_equal "${lines[0]}" "$value"
+    assert_equal "${lines[1]}" "${lines[2]}"
+    ((lines[1] >= 1)) || fail "no cgroup mount: $output"
+    [[ $output != *wrote* && $stderr == *"Read-only file system"* ]] || fail "$output $stderr"
+    run sandboxed unshare-lite --mount --pid --cgroup -- pivot --no-cgroup --tmp-overlay "$IMG" -- ls -A /sys/fs/cgroup
+    assert_equal "$output" ""
+    # Without a cgroup namespace, the host's tree is not shown at all.
+    run sandboxed unshare-lite --mount --pid -- pivot --tmp-overlay "$IMG" -- ls -A /sys/fs/cgroup
+    assert_equal "$output" ""
+}

@@ -290,3 +290,95 @@ orphan_zombies() {
     assert_equal "$(tr -d '\r' <<<"$output")" 0
     run -125 unshare-lite --new-session -- true
 }
+
+# The capability and privilege lines of /proc/PID/status as "Field value"
+# lines, for the PIDs given, read from inside a new PID namespace.
+init_privileges() {
+    sandboxed unshare-lite "$@" --pid --mount-proc -- \
+        sh -c 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/1/status; grep "^CapEff:" /proc/self/status | sed "s/^/self/"'
+}
+
+@test "once the command runs, the init keeps only CAP_KILL, no bounding set, no_new_privs" {
+    run init_privileges
+    assert_status 0
+    local expected
+    expected=$(printf '%s\n' 'CapInh:	0000000000000000' 'CapPrm:	0000000000000020' \
+        'CapEff:	0000000000000020' 'CapBnd:	0000000000000000' 'CapAmb:	0000000000000000' 'NoNewPrivs:	1')
+    assert_equal "$(grep -v ^self <<<"$output")" "$expected"
+    # The command itself still has everything the caller gave it.
+    assert_equal "$(grep ^selfCapEff <<<"$output")" "selfCapEff:	$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+    # Rootless, the init is root of its user namespace: the same drop.
+    run init_privileges --user --map-root
+    assert_status 0
+    assert_equal "$(grep -v ^self <<<"$output")" "$expected"
+}
+
+@test "contain --cap-add SYS_PTRACE: PID 1 holds nothing the container lacks" {
+    export ISOKIT_STATE="$BATS_TEST_TMPDIR/state" ISOKIT_IMAGES="$ROOT/target/test-images"
+    # /proc/1/mem of the init opens for writing (the container may ptrace
+    # it), so what the init holds must be within the container's own sets.
+    run sandboxed "$ROOT/scripts/contain" --cap-add SYS_PTRACE -- sh -c '
+        for pid in 1 self; do
+            for field in CapPrm CapEff CapBnd CapInh CapAmb NoNewPrivs; do
+                echo "$pid $field $(grep "^$field:" /proc/$pid/status | cut -f2)"
+            done
+        done
+        exec 3<>/proc/1/mem && echo mem-rw'
+    assert_status 0
+    value() { awk -v p="$1" -v f="$2" '$1 == p && $2 == f { print $3 }' <<<"$output"; }
+    # The test can fail: the container really has SYS_PTRACE (bit 19).
+    (((0x$(value self CapEff) >> 19) & 1)) || fail "no SYS_PTRACE in the container: $output"
+    local field
+    for field in CapPrm CapEff CapInh CapAmb; do
+        assert_equal "$((0x$(value 1 "$field") & ~0x$(value self CapEff)))" 0 || return 1
+    done
+    assert_equal "$((0x$(value 1 CapBnd) & ~0x$(value self CapBnd)))" 0
+    assert_equal "$(value 1 NoNewPrivs)" 1
+}
+
+@test "--pidfile: a symlink planted at FILE.tmp is refused, its target untouched, the command not run" {
+    local dir="$BATS_TEST_TMPDIR"
+    echo precious >"$dir/victim"
+    ln -s "$dir/victim" "$dir/pid.tmp"
+    run --separate-stderr sandboxed unshare-lite --pid --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    assert_equal "$stderr" "unshare-lite: write pidfile '$dir/pid': '$dir/pid.tmp' exists and is not a file of this user (a symlink, a FIFO?): refusing to use it"
+    assert_equal "$(cat "$dir/victim")" precious
+    [[ -L $dir/pid.tmp && ! -e $dir/pid && ! -e $dir/ran ]] || fail "$(ls -l "$dir")"
+}
+
+@test "--pidfile: a FIFO planted at FILE.tmp is refused at once, not waited on" {
+    local dir="$BATS_TEST_TMPDIR"
+    mkfifo "$dir/pid.tmp"
+    run timeout 10 unshare-lite --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    run timeout 10 unshare-lite --pid --pidfile "$dir/pid" -- touch "$dir/ran"
+    assert_status 125
+    [[ -p $dir/pid.tmp && ! -e $dir/ran ]] || fail "$(ls -l "$dir")"
+}
+
+@test "--pidfile: the command starts only once the pidfile is written; a failed write runs nothing" {
+    local dir="$BATS_TEST_TMPDIR" i
+    for i in $(seq 20); do
+        rm -f "$dir/pid"
+        run sandboxed unshare-lite --pid --pidfile "$dir/pid" -- cat "$dir/pid"
+        assert_status 0 || return 1
+        [[ $output =~ ^[0-9]+$ ]] || fail "try $i: the command ran before the pidfile existed: '$output'"
+    done
+    # rename(2) over a non-empty directory fails after the command was forked.
+    mkdir -p "$dir/taken/x"
+    for i in $(seq 20); do
+        run sandboxed unshare-lite --pid --pidfile "$dir/taken" -- touch "$dir/ran"
+        assert_status 125 || return 1
+        [[ ! -e $dir/ran && ! -e $dir/taken.tmp ]] || fail "try $i: $(ls -l "$dir")"
+    done
+}
+
+@test "inside, PID 1's command line is 'unshare-lite-init PROG', without the host's paths" {
+    run sandboxed "$BIN/unshare-lite" --pid --mount-proc -- /bin/sh -c 'tr "\0" " " </proc/1/cmdline; echo; cat /proc/1/comm'
+    assert_status 0
+    # The area keeps its length, padded with NULs (spaces here).
+    assert_equal "${lines[0]%"${lines[0]##*[! ]}"}" "unshare-lite-init sh"
+    [[ ${lines[0]} != *"$BIN"* && ${lines[0]} != *--pid* ]] || fail "${lines[0]}"
+    assert_equal "${lines[1]}" unshare-lite
+}

@@ -110,6 +110,10 @@ impl CapSet {
         CapSet(self.0 & other.0)
     }
 
+    pub fn union(self, other: CapSet) -> CapSet {
+        CapSet(self.0 | other.0)
+    }
+
     pub fn minus(self, other: CapSet) -> CapSet {
         CapSet(self.0 & !other.0)
     }

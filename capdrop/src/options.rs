@@ -14,14 +14,14 @@ use crate::sys::Sets;
     example = "Run as root with Docker's default capabilities and no_new_privs:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
     example = "A web server as nobody, allowed to bind port 80 and nothing else:\n  $ capdrop --user nobody --keep net_bind_service -- httpd -f -p 80",
     example = "Explain what a command would start with:\n  $ capdrop --user nobody:users --groups audio,video --show",
-    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL). The default is Docker's: chown dac_override fsetid fowner mknod net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write; mknod is safe only under a device cgroup (cgset --devices default), which keeps a node made from being opened. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
+    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, default, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL), in which the word default stands for the default set (default,sys_ptrace). The default is Docker's: chown dac_override fsetid fowner mknod net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write; mknod is safe only under a device cgroup (cgset --devices default), which keeps a node made from being opened. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nPROG gets a new, empty session keyring, so the keys of the caller's session (keyctl show @s) are out of its reach, as under runc; --no-new-keyring keeps the caller's.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, new session keyring, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
     error_code(125, "capdrop itself failed (bad option, unknown name, a step failed or left extra privileges)"),
     error_code(126, "PROG was found but could not be executed"),
     error_code(127, "PROG was not found"),
 )]
 /// Drop capabilities, switch user and groups, set no_new_privs, then exec PROG.
 pub struct Options {
-    /// capabilities to keep: none, all or a list (default: Docker's set)
+    /// capabilities to keep: none, all, default or a list, which may name default (default: Docker's set)
     #[argh(option, arg_name = "CAPS")]
     keep: Option<String>,
     /// capabilities to remove from the kept set
@@ -36,6 +36,9 @@ pub struct Options {
     /// leave no_new_privs off, so setuid and file-capability programs still gain privileges
     #[argh(switch)]
     allow_new_privs: bool,
+    /// keep the caller's session keyring instead of starting PROG with a new, empty one (as runc's --no-new-keyring)
+    #[argh(switch)]
+    no_new_keyring: bool,
     /// print the resulting capabilities, ids, no_new_privs and securebits; without PROG, exit 0
     #[argh(switch)]
     show: bool,
@@ -55,7 +58,31 @@ impl Chained for Options {
 pub enum Keep {
     Default,
     All,
-    Named(CapSet),
+    /// A list; `with_default` when it names `default`, which stands for
+    /// those of Docker's set the caller holds.
+    Named { caps: CapSet, with_default: bool },
+}
+
+/// `--keep` as written: `all`, `none`, `default` alone (the same as no
+/// --keep), or a list of names in which `default` may appear.
+fn parse_keep(value: &str) -> Result<Keep, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "all" => return Ok(Keep::All),
+        "none" => return Ok(Keep::Named { caps: CapSet::EMPTY, with_default: false }),
+        "default" => return Ok(Keep::Default),
+        _ => {}
+    }
+    let (mut caps, mut with_default) = (CapSet::EMPTY, false);
+    for name in value.split(',') {
+        if name.eq_ignore_ascii_case("default") {
+            with_default = true;
+        } else if name.is_empty() {
+            return Err(format!("empty capability name in '{value}'"));
+        } else {
+            caps = caps.union(caps::parse_list(name)?);
+        }
+    }
+    Ok(Keep::Named { caps, with_default })
 }
 
 /// The command line, checked; nothing read from the system yet.
@@ -66,6 +93,7 @@ pub struct Request {
     pub user: Option<String>,
     pub groups: Option<String>,
     pub no_new_privs: bool,
+    pub new_keyring: bool,
     pub show: bool,
 }
 
@@ -75,11 +103,9 @@ impl Options {
         if self.command.is_empty() && !self.show {
             return Err(usage("missing command to run"));
         }
-        let keep = match self.keep.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let keep = match self.keep.as_deref() {
             None => Keep::Default,
-            Some("all") => Keep::All,
-            Some("none") => Keep::Named(CapSet::EMPTY),
-            Some(_) => Keep::Named(caps::parse_list(self.keep.as_deref().unwrap_or_default()).map_err(|e| usage(format!("--keep: {e}")))?),
+            Some(value) => parse_keep(value).map_err(|e| usage(format!("--keep: {e}")))?,
         };
         let drop = match self.drop.as_deref() {
             None => CapSet::EMPTY,
@@ -97,6 +123,7 @@ impl Options {
             user: self.user.clone(),
             groups: self.groups.clone(),
             no_new_privs: !self.allow_new_privs,
+            new_keyring: !self.no_new_keyring,
             show: self.show,
         })
     }
@@ -127,6 +154,7 @@ pub struct Plan {
     pub sets: Sets,
     pub ambient: CapSet,
     pub no_new_privs: bool,
+    pub new_keyring: bool,
 }
 
 /// Resolve names against the current root's files.
@@ -162,7 +190,7 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
     let kept = match request.keep {
         Keep::Default => CapSet::docker_default().intersection(known).intersection(held),
         Keep::All => known.intersection(held),
-        Keep::Named(named) => {
+        Keep::Named { caps: named, with_default } => {
             let unknown = named.minus(known);
             if !unknown.is_empty() {
                 return Err(usage(format!("--keep: the running kernel does not know {unknown} (its last capability is {})", caller.last_cap)));
@@ -171,7 +199,11 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
             if !missing.is_empty() {
                 return Err(usage(format!("--keep: cannot keep {missing}: the calling process does not hold it")));
             }
-            named
+            if with_default {
+                named.union(CapSet::docker_default().intersection(known).intersection(held))
+            } else {
+                named
+            }
         }
     }
     .minus(request.drop);
@@ -184,7 +216,7 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
     } else {
         (Sets { effective: CapSet::EMPTY, permitted: CapSet::EMPTY, inheritable: CapSet::EMPTY }, CapSet::EMPTY)
     };
-    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs })
+    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs, new_keyring: request.new_keyring })
 }
 
 #[cfg(test)]
@@ -246,12 +278,30 @@ mod tests {
     }
 
     #[test]
+    fn default_in_a_list_stands_for_the_default_set() {
+        let plan = plan_for(&["--keep", "DEFAULT,sys_ptrace", "true"], None, FULL).expect("valid");
+        assert_eq!(plan.bounding, CapSet(0xa00425fb | 1 << 19));
+        assert_eq!(plan_for(&["--keep", "default", "true"], None, FULL).expect("valid"), plan_for(&["true"], None, FULL).expect("valid"));
+        let dropped = plan_for(&["--keep", "net_admin,default", "--drop", "kill", "true"], None, FULL).expect("valid");
+        assert_eq!(dropped.bounding, CapSet((0xa00425fb | 1 << 12) & !(1 << 5)));
+        // Like the default alone, it leaves out what the caller lacks.
+        let no_chown = Caller { bounding: CapSet(FULL.bounding.0 & !1), ..FULL };
+        assert_eq!(plan_for(&["--keep", "default,sys_ptrace", "true"], None, no_chown).expect("valid").bounding, CapSet((0xa00425fb | 1 << 19) & !1));
+        // A non-root user gets a listed default through the ambient set.
+        let nobody = plan_for(&["--keep", "default,net_admin", "true"], Some(65534), FULL).expect("valid");
+        assert_eq!(nobody.ambient, CapSet(0xa00425fb | 1 << 12));
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for words in [
             &["--keep", "bogus", "true"][..],
             &["--keep", "", "true"],
             &["--drop", "chown,", "true"],
             &["--keep", "all,chown", "true"],
+            &["--keep", "default,", "true"],
+            &["--keep", "default,bogus", "true"],
+            &["--keep", "default,none", "true"],
             &["--user", "", "true"],
             &["--groups", "", "true"],
             &[],

@@ -18,6 +18,11 @@ use crate::sys::{self, Sets};
 ///    CAP_SETGID, which the switch to a non-root uid removes from the
 ///    effective set, so the uid goes last. The groups are always replaced
 ///    when the user changes, so none of the caller's remain.
+///
+///    Then a new session keyring: keyrings belong to the credentials, and
+///    the caller's session keyring would let PROG read the caller's keys.
+///    Made after the uid switch, so it belongs to (and counts against the
+///    key quota of) the user PROG runs as.
 /// 5. bounding set: PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set,
 ///    so the effective set is first raised back to the permitted one.
 /// 6. permitted, effective, inheritable with capset(2): lowering the
@@ -45,6 +50,9 @@ pub fn apply(plan: &Plan, caller_bounding: CapSet) -> anyhow::Result<()> {
         setresuid(uid, uid, uid).with_context(|| format!("set uid {uid}"))?;
         // The flag has done its job; leave it off as exec would.
         nix::sys::prctl::set_keepcaps(false).context("prctl(PR_SET_KEEPCAPS, 0)")?;
+    }
+    if plan.new_keyring {
+        chainload::creds::join_new_session_keyring().context("join a new session keyring")?;
     }
 
     let current = sys::capget().context("capget")?;
@@ -145,6 +153,7 @@ mod tests {
             sets: Sets { effective: kept, permitted: kept, inheritable: kept },
             ambient: kept,
             no_new_privs: true,
+            new_keyring: true,
         }
     }
 

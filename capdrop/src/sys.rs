@@ -1,31 +1,11 @@
-//! Thin wrappers for the capability system calls nix lacks: capget(2),
-//! capset(2), and the prctl(2) operations on the bounding set, the ambient
-//! set and the securebits. Each is one call; the unsafe is only the FFI.
+//! The capability system calls, in terms of `CapSet`: the raw wrappers
+//! live in `chainload::creds`, shared with unshare-lite's init.
 
-use libc::{c_int, c_ulong};
-use nix::errno::Errno;
+use chainload::creds::{self, RawSets};
 
 use crate::caps::CapSet;
 
-/// _LINUX_CAPABILITY_VERSION_3: 64-bit sets, passed as two 32-bit halves.
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-/// struct __user_cap_header_struct.
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: c_int,
-}
-
-/// struct __user_cap_data_struct; version 3 takes an array of two (low
-/// 32 capabilities, then the high ones).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
+pub use chainload::creds::{ambient_clear_all, ambient_has, ambient_raise, bounding_drop, bounding_has, securebits};
 
 /// The three per-thread sets capget/capset work on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,81 +15,13 @@ pub struct Sets {
     pub inheritable: CapSet,
 }
 
-fn join(low: u32, high: u32) -> CapSet {
-    CapSet(u64::from(high) << 32 | u64::from(low))
-}
-
-fn split(set: CapSet) -> (u32, u32) {
-    (set.0 as u32, (set.0 >> 32) as u32)
-}
-
 /// capget(2) for the calling thread.
 pub fn capget() -> nix::Result<Sets> {
-    let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: header and data are valid, writable, and laid out as the
-    // kernel's version-3 structures (header + two data elements).
-    let ret = unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) };
-    Errno::result(ret)?;
-    Ok(Sets {
-        effective: join(data[0].effective, data[1].effective),
-        permitted: join(data[0].permitted, data[1].permitted),
-        inheritable: join(data[0].inheritable, data[1].inheritable),
-    })
+    let raw = creds::capget()?;
+    Ok(Sets { effective: CapSet(raw.effective), permitted: CapSet(raw.permitted), inheritable: CapSet(raw.inheritable) })
 }
 
 /// capset(2) for the calling thread.
 pub fn capset(sets: Sets) -> nix::Result<()> {
-    let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let (eff_low, eff_high) = split(sets.effective);
-    let (prm_low, prm_high) = split(sets.permitted);
-    let (inh_low, inh_high) = split(sets.inheritable);
-    let data = [
-        CapData { effective: eff_low, permitted: prm_low, inheritable: inh_low },
-        CapData { effective: eff_high, permitted: prm_high, inheritable: inh_high },
-    ];
-    // SAFETY: as in capget; the kernel only reads data.
-    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
-    Errno::result(ret).map(drop)
-}
-
-/// prctl(2) with integer arguments.
-fn prctl(option: c_int, arg2: c_ulong, arg3: c_ulong) -> nix::Result<c_int> {
-    let zero: c_ulong = 0;
-    // SAFETY: every option used here takes integer arguments only, and
-    // unused arguments must be zero (prctl(2)).
-    let ret = unsafe { libc::prctl(option, arg2, arg3, zero, zero) };
-    Errno::result(ret)
-}
-
-/// PR_CAPBSET_READ: whether `cap` is in the bounding set (EINVAL if the
-/// kernel does not know it).
-pub fn bounding_has(cap: u32) -> nix::Result<bool> {
-    prctl(libc::PR_CAPBSET_READ, c_ulong::from(cap), 0).map(|on| on == 1)
-}
-
-/// PR_CAPBSET_DROP: remove `cap` from the bounding set, for good
-/// (requires CAP_SETPCAP in the effective set).
-pub fn bounding_drop(cap: u32) -> nix::Result<()> {
-    prctl(libc::PR_CAPBSET_DROP, c_ulong::from(cap), 0).map(drop)
-}
-
-/// PR_CAP_AMBIENT_CLEAR_ALL.
-pub fn ambient_clear_all() -> nix::Result<()> {
-    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as c_ulong, 0).map(drop)
-}
-
-/// PR_CAP_AMBIENT_RAISE: `cap` must be in both permitted and inheritable.
-pub fn ambient_raise(cap: u32) -> nix::Result<()> {
-    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as c_ulong, c_ulong::from(cap)).map(drop)
-}
-
-/// PR_CAP_AMBIENT_IS_SET.
-pub fn ambient_has(cap: u32) -> nix::Result<bool> {
-    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_IS_SET as c_ulong, c_ulong::from(cap)).map(|on| on == 1)
-}
-
-/// PR_GET_SECUREBITS.
-pub fn securebits() -> nix::Result<u32> {
-    prctl(libc::PR_GET_SECUREBITS, 0, 0).map(|bits| bits as u32)
+    creds::capset(RawSets { effective: sets.effective.0, permitted: sets.permitted.0, inheritable: sets.inheritable.0 })
 }

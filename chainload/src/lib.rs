@@ -11,9 +11,11 @@
 //! * [`main`]: one place that prints errors (`tool: what failed: why`) and
 //!   maps them to exit status 125;
 //! * [`Tool::trace`]: the `ISOKIT_TRACE=1` step lines;
-//! * [`sys`]: thin wrappers for the few system calls nix lacks.
+//! * [`sys`]: thin wrappers for the few system calls nix lacks;
+//! * [`creds`]: the capability and keyring calls nix lacks.
 
 mod args;
+pub mod creds;
 mod error;
 mod exec;
 mod fds;

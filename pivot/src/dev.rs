@@ -34,7 +34,7 @@ const LINKS: &[(&str, &str)] = &[
 
 impl Root {
     pub fn mount_dev(&self) -> anyhow::Result<()> {
-        let target = resolve::special_directory(&self.fd, "dev")?;
+        let target = resolve::special_directory(&self.fd, "dev", &self.made)?;
         let dev = sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "65536k")], attr::NOSUID | attr::NOEXEC)
             .context("mount tmpfs for /dev")?;
         sys::attach(&dev, &target).context("attach tmpfs on '/dev'")?;

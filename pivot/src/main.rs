@@ -84,7 +84,10 @@ fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, new_net_namespace: bool)
         root.mount_dev()?;
     }
     if plan.sys {
-        root.mount_sys(new_net_namespace)?;
+        // Outside a cgroup namespace of its own a cgroup mount would show
+        // the host's whole tree: then /sys/fs/cgroup stays empty.
+        let cgroup = plan.cgroup && ancestry::ancestor_in_other_namespace("cgroup")?;
+        root.mount_sys(new_net_namespace, cgroup)?;
     }
     for tmpfs in &plan.tmpfs {
         root.mount_tmpfs(tmpfs)?;

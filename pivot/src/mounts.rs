@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::errno::Errno;
 use nix::sys::stat::{fstat, Mode};
 
 use crate::options::{Bind, RootKind, Tmpfs};
@@ -32,6 +33,8 @@ pub struct Root {
     attached_at: PathBuf,
     /// The overlay work directory pivot made, removed if a later step fails.
     made_workdir: Option<PathBuf>,
+    /// The mountpoints pivot made in the root, removed if a later step fails.
+    pub made: resolve::Made,
 }
 
 /// The new root is nodev: a device node in the image (a tarball unpacked
@@ -93,7 +96,7 @@ pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
         remove_workdir(made_workdir.as_deref());
         return Err(anyhow!(err)).context(format!("attach the new root on '{shown}'"));
     }
-    Ok(Root { fd: tree, attached_at: image.path.clone(), made_workdir })
+    Ok(Root { fd: tree, attached_at: image.path.clone(), made_workdir, made: resolve::Made::default() })
 }
 
 /// UPPERDIR (must exist) and its work directory, the sibling UPPERDIR.work
@@ -109,7 +112,13 @@ fn overlay_dirs(upper: &Path) -> anyhow::Result<(PathBuf, PathBuf, bool)> {
     let work = PathBuf::from(work);
     match fs::create_dir(&work) {
         Ok(()) => Ok((upper, work, true)),
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && work.is_dir() => Ok((upper, work, false)),
+        // symlink_metadata: a symlink planted at UPPERDIR.work would have
+        // overlayfs make and use its work/ wherever the link points.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => match fs::symlink_metadata(&work) {
+            Ok(meta) if meta.is_dir() => Ok((upper, work, false)),
+            Ok(meta) if meta.file_type().is_symlink() => bail!("overlay work directory '{}' is a symlink: refusing to follow it", work.display()),
+            _ => bail!("overlay work directory '{}' exists and is not a directory", work.display()),
+        },
         Err(err) => Err(anyhow!(err)).context(format!("make overlay work directory '{}'", work.display())),
     }
 }
@@ -138,13 +147,16 @@ impl Root {
     /// Undo: detach the root and everything mounted below it, remove the
     /// work directory pivot made. Used when a later step fails.
     pub fn undo(&self) {
+        // Detached first: the mounts on the made mountpoints go with it,
+        // and the fds still reach the directories to remove them.
         let _ = umount2(&self.attached_at, MntFlags::MNT_DETACH);
+        self.made.remove_all();
         remove_workdir(self.made_workdir.as_deref());
     }
 
     /// A fresh procfs on /proc, with Docker's masked and read-only paths.
     pub fn mount_proc(&self) -> anyhow::Result<()> {
-        let target = resolve::special_directory(&self.fd, "proc")?;
+        let target = resolve::special_directory(&self.fd, "proc", &self.made)?;
         let proc = sys::new_filesystem("proc", &[], attr::NOSUID | attr::NODEV | attr::NOEXEC).context("mount proc")?;
         sys::attach(&proc, &target).context("attach proc on '/proc'")?;
         mask(&proc, "/proc", PROC_MASKED)?;
@@ -161,8 +173,8 @@ impl Root {
     /// /sys read-only: a fresh sysfs when this process has a network
     /// namespace of its own (sysfs shows the mounter's network devices),
     /// else a read-only bind of the host's /sys (without its submounts).
-    pub fn mount_sys(&self, new_net_namespace: bool) -> anyhow::Result<()> {
-        let target = resolve::special_directory(&self.fd, "sys")?;
+    pub fn mount_sys(&self, new_net_namespace: bool, cgroup: bool) -> anyhow::Result<()> {
+        let target = resolve::special_directory(&self.fd, "sys", &self.made)?;
         let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
         let sys_fs = if new_net_namespace {
             sys::new_filesystem("sysfs", &[], flags).context("mount sysfs")?
@@ -172,13 +184,17 @@ impl Root {
             copy
         };
         sys::attach(&sys_fs, &target).context("attach sysfs on '/sys'")?;
-        mask(&sys_fs, "/sys", SYS_MASKED)
+        mask(&sys_fs, "/sys", SYS_MASKED)?;
+        if cgroup {
+            mount_cgroups(&sys_fs)?;
+        }
+        Ok(())
     }
 
     /// `--tmpfs DST[:SIZE]`: nosuid, nodev, mode 1777.
     pub fn mount_tmpfs(&self, tmpfs: &Tmpfs) -> anyhow::Result<()> {
         let shown = tmpfs.destination.display();
-        let target = resolve::mountpoint(&self.fd, &tmpfs.destination, Kind::Directory)?;
+        let target = resolve::mountpoint(&self.fd, &tmpfs.destination, Kind::Directory, &self.made)?;
         let size = tmpfs.size.map(|bytes| bytes.to_string());
         let mut options = vec![("mode", "1777")];
         if let Some(size) = &size {
@@ -191,7 +207,7 @@ impl Root {
     /// `--bind`: the prepared copy of SRC attached on DST inside.
     pub fn mount_bind(&self, volume: &Volume) -> anyhow::Result<()> {
         let shown = volume.bind.destination.display();
-        let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind)?;
+        let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind, &self.made)?;
         sys::attach(&volume.tree, &target).with_context(|| format!("bind '{}' on '{shown}'", volume.bind.source.display()))
     }
 
@@ -245,4 +261,78 @@ fn mask(dir: &OwnedFd, base: &str, names: &[&str]) -> anyhow::Result<()> {
         sys::attach(&cover, &entry).with_context(|| format!("mask '{shown}'"))?;
     }
     Ok(())
+}
+
+/// The container's own cgroups, read-only, on /sys/fs/cgroup, as Docker
+/// mounts them: programs size themselves from memory.max, cpu.max or
+/// memory.limit_in_bytes there. Only called in a cgroup namespace of its
+/// own, whose root is the container's cgroup: a mount made there shows
+/// that subtree and nothing above it. The hierarchies are those the
+/// process is in (/proc/self/cgroup): on a pure v2 host one cgroup2; on
+/// a v1 or hybrid host a tmpfs holding one v1 mount per hierarchy, named
+/// as the host names them, and `unified` for the v2 one, made read-only
+/// once filled.
+fn mount_cgroups(sys_fs: &OwnedFd) -> anyhow::Result<()> {
+    let Some(target) = resolve::optional_entry(sys_fs, "fs/cgroup")? else { return Ok(()) };
+    let text = fs::read_to_string("/proc/self/cgroup").context("read '/proc/self/cgroup'")?;
+    let hierarchies = cgroup_hierarchies(&text);
+    let flags = attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC;
+    // In a user namespace the kernel refuses v1 hierarchies, and cgroup2
+    // unless the cgroup namespace belongs to it: EPERM, and then nothing
+    // is attached (the tmpfs below is attached last) and /sys/fs/cgroup
+    // stays empty, as without a cgroup namespace.
+    let permitted = |result: nix::Result<OwnedFd>| match result {
+        Err(Errno::EPERM) => Ok(None),
+        other => other.map(Some),
+    };
+    if hierarchies.iter().all(|controllers| controllers.is_empty()) {
+        let Some(cgroup2) = permitted(sys::new_filesystem("cgroup2", &[], flags)).context("mount cgroup2")? else { return Ok(()) };
+        return sys::attach(&cgroup2, &target).context("attach cgroup2 on '/sys/fs/cgroup'");
+    }
+    let dir = sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "64k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
+        .context("mount a tmpfs for /sys/fs/cgroup")?;
+    for controllers in &hierarchies {
+        let (name, cgroup) = if controllers.is_empty() {
+            ("unified".to_string(), sys::new_filesystem("cgroup2", &[], flags))
+        } else {
+            // name=systemd and the like: a named hierarchy without controllers.
+            let options: Vec<(&str, &str)> = controllers
+                .split(',')
+                .map(|option| option.split_once('=').unwrap_or((option, "")))
+                .collect();
+            (controllers.replace("name=", ""), sys::new_filesystem("cgroup", &options, flags))
+        };
+        let Some(cgroup) = permitted(cgroup).with_context(|| format!("mount the cgroup hierarchy '{name}'"))? else { return Ok(()) };
+        nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755)).with_context(|| format!("make '/sys/fs/cgroup/{name}'"))?;
+        let mountpoint = resolve::optional_entry(&dir, &name)?.with_context(|| format!("'/sys/fs/cgroup/{name}' vanished"))?;
+        sys::attach(&cgroup, &mountpoint).with_context(|| format!("attach the cgroup hierarchy '{name}'"))?;
+    }
+    sys::set_attributes(&dir, flags, false).context("make /sys/fs/cgroup read-only")?;
+    sys::attach(&dir, &target).context("attach tmpfs on '/sys/fs/cgroup'")
+}
+
+/// The controller lists of the hierarchies in /proc/PID/cgroup
+/// (`ID:CONTROLLERS:PATH`), "" for the v2 one; each once.
+fn cgroup_hierarchies(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_id), Some(controllers), Some(_path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if !found.iter().any(|known| known == controllers) {
+            found.push(controllers.to_string());
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_come_from_proc_self_cgroup() {
+        let hybrid = "9:name=systemd:/\n4:memory:/a/b\n2:cpu,cpuacct:/\n0::/\n";
+        assert_eq!(cgroup_hierarchies(hybrid), ["name=systemd", "memory", "cpu,cpuacct", ""]);
+        assert_eq!(cgroup_hierarchies("0::/x:y\n"), [""]);
+    }
 }

@@ -41,6 +41,9 @@ pub struct Options {
     /// do not mount /sys
     #[argh(switch)]
     no_sys: bool,
+    /// do not mount the container's cgroups read-only on /sys/fs/cgroup (done only in a cgroup namespace of its own)
+    #[argh(switch)]
+    no_cgroup: bool,
     /// open PROG on the host before switching, and exec that file inside
     #[argh(switch)]
     next_from_host: bool,
@@ -92,6 +95,7 @@ pub struct Plan {
     pub proc: bool,
     pub dev: bool,
     pub sys: bool,
+    pub cgroup: bool,
     pub next_from_host: bool,
 }
 
@@ -123,6 +127,7 @@ impl Options {
             proc: !self.no_proc,
             dev: !self.no_dev,
             sys: !self.no_sys,
+            cgroup: !self.no_sys && !self.no_cgroup,
             next_from_host: self.next_from_host,
         })
     }

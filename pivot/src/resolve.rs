@@ -8,12 +8,14 @@
 //! refused. Missing mountpoints are created with mkdirat relative to the fd
 //! of their parent, never through a joined path string.
 
+use std::cell::RefCell;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
 use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
 
 /// What a mountpoint must be: a directory, or a file for a file bind.
@@ -56,11 +58,11 @@ fn open_plain(parent: impl AsFd, name: &Path) -> nix::Result<OwnedFd> {
 /// Open (creating it and its missing parents) the mountpoint `destination`
 /// inside `root`, and check it is the `kind` the mount needs. A destination
 /// that resolves to the root itself, or a dangling symlink, is refused.
-pub fn mountpoint(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Result<OwnedFd> {
+pub fn mountpoint(root: &OwnedFd, destination: &Path, kind: Kind, made: &Made) -> anyhow::Result<OwnedFd> {
     let shown = destination.display();
     let target = match open_in_root(root, destination) {
         Ok(fd) => fd,
-        Err(Errno::ENOENT) => create(root, destination, kind)?,
+        Err(Errno::ENOENT) => create(root, destination, kind, made)?,
         Err(Errno::EXDEV | Errno::ELOOP) => {
             bail!("'{shown}' resolves through a magic link (/proc/PID/root and the like) or a symlink loop: refusing it")
         }
@@ -82,7 +84,7 @@ pub fn mountpoint(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Res
 /// existing prefix is resolved inside the root (symlinks followed there),
 /// each missing name is made with mkdirat (or an empty file for the last
 /// component of a file bind) relative to its parent's fd.
-fn create(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Result<OwnedFd> {
+fn create(root: &OwnedFd, destination: &Path, kind: Kind, made: &Made) -> anyhow::Result<OwnedFd> {
     let names: Vec<&Path> = destination
         .components()
         .filter_map(|c| match c {
@@ -118,6 +120,7 @@ fn create(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Result<Owne
         } else {
             mkdirat(&parent, *name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create mountpoint '{shown}'"))?;
         }
+        made.record(&parent, name, !(last && kind == Kind::File))?;
         parent = open_plain(&parent, name).with_context(|| format!("open new mountpoint '{shown}'"))?;
     }
     Ok(parent)
@@ -126,10 +129,11 @@ fn create(root: &OwnedFd, destination: &Path, kind: Kind) -> anyhow::Result<Owne
 /// /proc, /dev or /sys of the image: a directory (made if missing), never a
 /// symlink or another kind of file (runc CVE-2019-19921: a /proc symlink
 /// let a container's procfs land where the image chose).
-pub fn special_directory(root: &OwnedFd, name: &str) -> anyhow::Result<OwnedFd> {
+pub fn special_directory(root: &OwnedFd, name: &str, made: &Made) -> anyhow::Result<OwnedFd> {
     match fstatat(root, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Err(Errno::ENOENT) => {
-            mkdirat(root, name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create '/{name}' in the new root"))?
+            mkdirat(root, name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create '/{name}' in the new root"))?;
+            made.record(root, Path::new(name), true)?;
         }
         Err(err) => return Err(anyhow!(err)).context(format!("stat '/{name}' in the new root")),
         Ok(stat) => {
@@ -143,6 +147,31 @@ pub fn special_directory(root: &OwnedFd, name: &str) -> anyhow::Result<OwnedFd> 
         }
     }
     open_plain(root, Path::new(name)).with_context(|| format!("open '/{name}' in the new root"))
+}
+
+/// The mountpoints pivot created in the image (directories, or empty
+/// files for file binds), each as its parent's fd and its name, so that a
+/// failure later on can remove them again: a plain bind root is the image
+/// itself, and a failed start must not leave it changed.
+#[derive(Default)]
+pub struct Made(RefCell<Vec<(OwnedFd, PathBuf, bool)>>);
+
+impl Made {
+    fn record(&self, parent: &OwnedFd, name: &Path, directory: bool) -> anyhow::Result<()> {
+        let parent = parent.try_clone().context("duplicate a directory fd")?;
+        self.0.borrow_mut().push((parent, name.to_path_buf(), directory));
+        Ok(())
+    }
+
+    /// Remove them, newest first (children before parents). Best effort:
+    /// only called on the way to an error; a directory something was put
+    /// in since is not empty and stays.
+    pub fn remove_all(&self) {
+        for (parent, name, directory) in self.0.borrow_mut().drain(..).rev() {
+            let how = if directory { UnlinkatFlags::RemoveDir } else { UnlinkatFlags::NoRemoveDir };
+            let _ = unlinkat(&parent, &name, how);
+        }
+    }
 }
 
 /// An entry of a filesystem we mounted ourselves (procfs, sysfs), without

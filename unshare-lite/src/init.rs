@@ -12,6 +12,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chainload::creds::{self, RawSets};
 use chainload::{report, sys, Tool, EXIT_TOOL_FAILED};
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -51,9 +52,12 @@ fn waited_signals() -> SigSet {
 pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<ExitCode> {
     let signals = waited_signals();
     signals.thread_block().context("block signals")?;
-    // The init watches this pipe to learn that the launcher died before it
-    // could ask for PR_SET_PDEATHSIG (the usual getppid() check does not
-    // work across a PID namespace: the parent is outside, getppid() is 0).
+    // The init waits on this pipe before anything else: one byte means the
+    // launcher is done (the pidfile is written), so the command never runs
+    // before its pidfile exists; end of file means the launcher died, and
+    // catches a death before PR_SET_PDEATHSIG was asked for (the usual
+    // getppid() check does not work across a PID namespace: the parent is
+    // outside, getppid() is 0).
     let (alive_read, alive_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
     match sys::fork().context("fork the init")? {
         ForkResult::Child => {
@@ -70,6 +74,11 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
                     return Err(err);
                 }
             }
+            if let Err(err) = nix::unistd::write(&alive_write, b"g") {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return Err(anyhow::Error::new(err).context("start the init"));
+            }
             tool.trace(format_args!("{}; init pid {child}", plan.describe()));
             let status = relay_until_exit(&signals, child, false)?;
             drop(alive_write);
@@ -81,7 +90,7 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
 /// PID 1: finish the namespaces, start the command as PID 2, then relay
 /// and reap. Returns the exit status (errors are printed here).
 fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
-    if let Err(err) = die_with_launcher(&alive) {
+    if let Err(err) = wait_for_launcher(&alive) {
         return report(tool.name(), &err);
     }
     drop(alive);
@@ -96,6 +105,14 @@ fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
         Ok(ForkResult::Parent { child }) => child,
         Err(err) => return report(tool.name(), &anyhow::Error::new(err).context("fork the command")),
     };
+    show_as_init(tail);
+    if let Err(err) = keep_only_what_the_init_needs() {
+        // Fail closed: an init holding every capability is what this step
+        // exists to prevent, so the command does not run on without it.
+        let _ = kill(command, Signal::SIGKILL);
+        let _ = waitpid(command, None);
+        return report(tool.name(), &err);
+    }
     // The command keeps the caller's working directory; the init must not,
     // or it would pin a host directory inside the container for its whole
     // life. pivot_root moves processes whose cwd is the old root.
@@ -119,15 +136,26 @@ fn new_session_then_exec(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow:
     tool.exec(tail)
 }
 
-/// Ask for SIGKILL when the launcher dies, then check it has not died
-/// already: its end of the pipe is then closed and poll reports a hang-up.
-fn die_with_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
+/// Ask for SIGKILL when the launcher dies, then wait for its go: one
+/// byte once the pidfile is written. End of file instead means it died
+/// (before or after the prctl) or gave up after a failed pidfile.
+fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(alive, &mut byte) {
+            Ok(1) => break,
+            // Nobody is left to report to; leave as a killed process would.
+            Ok(_) => std::process::exit(i32::from(EXIT_TOOL_FAILED)),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(err) => return Err(anyhow::Error::new(err).context("read the launcher's pipe")),
+        }
+    }
+    // The launcher keeps its end open while it lives: a hang-up now means
+    // it died after its go but before the prctl, which then came too late.
     let mut fds = [PollFd::new(alive.as_fd(), PollFlags::POLLIN)];
     poll(&mut fds, PollTimeout::ZERO).context("poll the launcher's pipe")?;
-    let hung_up = fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP));
-    if hung_up {
-        // Nobody is left to report to; leave as a killed process would.
+    if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP)) {
         std::process::exit(i32::from(EXIT_TOOL_FAILED));
     }
     Ok(())
@@ -159,3 +187,106 @@ fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Res
     }
 }
 
+/// The only capability the init uses once the command runs: CAP_KILL, to
+/// relay signals to a command that switched to another user (kill(2)
+/// needs a matching uid otherwise). It reaches only the processes of this
+/// PID namespace, and a container's root has it by default anyway.
+const CAP_KILL: u64 = 1 << 5; // <linux/capability.h>
+
+/// Drop every privilege of the init but CAP_KILL (when it had it), for
+/// the rest of the container's life. The init lives inside the container:
+/// a process there holding CAP_SYS_PTRACE can write its memory, and would
+/// otherwise take over every capability the chain had before capdrop.
+/// The order follows capabilities(7): no_new_privs first (no exec by a
+/// hijacked init can gain anything), the bounding set while CAP_SETPCAP is
+/// still effective, the ambient set, then permitted, effective and
+/// inheritable in one capset(2). Then the kernel is asked what is left.
+fn keep_only_what_the_init_needs() -> anyhow::Result<()> {
+    nix::sys::prctl::set_no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS, 1)")?;
+    let current = creds::capget().context("capget")?;
+    let bounding = creds::bounding_set().context("read the bounding set")?;
+    if bounding != 0 {
+        // Without CAP_SETPCAP (an unprivileged caller) the bounding set
+        // cannot shrink; no_new_privs already stops exec from using it.
+        let setpcap = 1u64 << 8; // CAP_SETPCAP
+        if current.permitted & setpcap != 0 {
+            creds::capset(RawSets { effective: current.permitted, ..current }).context("raise the effective set")?;
+            for cap in (0..64).filter(|cap| bounding & (1u64 << cap) != 0) {
+                creds::bounding_drop(cap).with_context(|| format!("drop capability {cap} from the bounding set"))?;
+            }
+        }
+    }
+    match creds::ambient_clear_all() {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) => {} // EINVAL: no ambient set before Linux 4.3
+        Err(err) => return Err(err).context("clear the ambient set"),
+    }
+    let kept = current.permitted & CAP_KILL;
+    creds::capset(RawSets { effective: kept, permitted: kept, inheritable: 0 }).context("drop the init's capabilities")?;
+    let after = creds::capget().context("capget")?;
+    if after != (RawSets { effective: kept, permitted: kept, inheritable: 0 }) {
+        anyhow::bail!("the init kept capabilities it does not need: permitted {:#x}, effective {:#x}", after.permitted, after.effective);
+    }
+    Ok(())
+}
+
+/// The name `ps` shows for the init instead of the launcher's full command
+/// line, whose host paths (the checkout, the image directory) would leak
+/// the host's layout into the container.
+const INIT_NAME: &str = "unshare-lite-init";
+
+/// Rewrite the init's argv area in place, so /proc/1/cmdline reads
+/// `unshare-lite-init PROG` (PROG's file name only). prctl(PR_SET_MM) would
+/// need CAP_SYS_RESOURCE; writing the area through /proc/self/mem needs
+/// nothing, and the kernel reads cmdline from that memory. Cosmetic, so
+/// best effort: without /proc it is left as it was. The init reads its
+/// arguments no more (the tail is copied), so overwriting them is safe.
+fn show_as_init(tail: &[OsString]) {
+    let program = tail.first().map(std::path::Path::new).and_then(std::path::Path::file_name);
+    let mut title = INIT_NAME.as_bytes().to_vec();
+    if let Some(program) = program {
+        title.push(0); // argv words are NUL-separated
+        title.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(program));
+    }
+    let _ = overwrite_argv_area(&title);
+}
+
+fn overwrite_argv_area(title: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let (start, end) = argv_area(&stat).ok_or(std::io::ErrorKind::InvalidData)?;
+    let Some(len) = end.checked_sub(start).and_then(|len| usize::try_from(len).ok()).filter(|&len| len > 0) else {
+        return Ok(());
+    };
+    // NUL padding to the end of the area, whose last byte stays NUL (the
+    // kernel then reads it as plain argv, not as a setproctitle string).
+    let mut area: Vec<u8> = title.iter().copied().take(len - 1).collect();
+    area.resize(len, 0);
+    let mut mem = std::fs::OpenOptions::new().write(true).open("/proc/self/mem")?;
+    mem.seek(SeekFrom::Start(start))?;
+    mem.write_all(&area)
+}
+
+/// arg_start and arg_end, fields 48 and 49 of /proc/PID/stat (proc(5)),
+/// counted after the command name, which may hold spaces and parentheses.
+fn argv_area(stat: &str) -> Option<(u64, u64)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(48 - 3);
+    let start = fields.next()?.parse().ok()?;
+    let end = fields.next()?.parse().ok()?;
+    Some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_argv_area_is_found_after_an_awkward_command_name() {
+        let mut fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        fields[48 - 3] = "1000".to_string();
+        fields[49 - 3] = "1050".to_string();
+        let stat = format!("42 (a) b (c) {}", fields.join(" "));
+        assert_eq!(argv_area(&stat), Some((1000, 1050)));
+        assert_eq!(argv_area("42 (short) S 1"), None);
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use anyhow::Context;
@@ -104,11 +105,46 @@ pub(crate) fn write_proc(path: &str, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes()).with_context(|| format!("write '{}' to '{path}'", text.trim_end().replace('\n', "; ")))
 }
 
-/// Write the pidfile: the PID followed by a newline, replacing the file
-/// atomically so a reader never sees it half-written.
+/// Write the pidfile: the PID followed by a newline, written to FILE.tmp
+/// and renamed over FILE, so a reader never sees it half-written. FILE.tmp
+/// is created with O_EXCL|O_NOFOLLOW, so a symlink planted there (in a
+/// shared directory such as /tmp) cannot redirect the write, and a FIFO
+/// cannot make the open wait for a reader. rename(2) replaces a symlink at
+/// FILE itself, never what it points to.
 pub fn write_pidfile(path: &Path, pid: nix::unistd::Pid) -> anyhow::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
-    fs::write(&temporary, format!("{pid}\n")).with_context(|| format!("write pidfile '{}'", path.display()))?;
-    fs::rename(&temporary, path).with_context(|| format!("write pidfile '{}'", path.display()))
+    let temporary = Path::new(&temporary);
+    let what = || format!("write pidfile '{}'", path.display());
+    let mut file = create_temporary(temporary).with_context(what)?;
+    let written = file.write_all(format!("{pid}\n").as_bytes()).context("write").and_then(|()| {
+        drop(file);
+        fs::rename(temporary, path).with_context(|| format!("rename '{}'", temporary.display()))
+    });
+    if written.is_err() {
+        // Leave nothing half-done: the next launch would find it in the way.
+        let _ = fs::remove_file(temporary);
+    }
+    written.with_context(what)
+}
+
+/// Create FILE.tmp, which must not exist. One left by a launch killed
+/// between create and rename (a regular file of this user) is removed
+/// and created again; anything else there is refused, and a swap made
+/// after the removal makes the second O_EXCL fail.
+fn create_temporary(temporary: &Path) -> anyhow::Result<File> {
+    let create = || OpenOptions::new().write(true).create_new(true).mode(0o644).custom_flags(libc::O_NOFOLLOW).open(temporary);
+    let shown = temporary.display();
+    match create() {
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let stale = fs::symlink_metadata(temporary)
+                .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == nix::unistd::geteuid().as_raw());
+            if !stale {
+                anyhow::bail!("'{shown}' exists and is not a file of this user (a symlink, a FIFO?): refusing to use it");
+            }
+            fs::remove_file(temporary).with_context(|| format!("remove the stale '{shown}'"))?;
+            create().with_context(|| format!("create '{shown}'"))
+        }
+        other => other.with_context(|| format!("create '{shown}'")),
+    }
 }

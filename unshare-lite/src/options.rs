@@ -62,7 +62,7 @@ pub struct Options {
     /// mount a fresh /proc (implies --mount; with --pid it shows only the new namespace)
     #[argh(switch)]
     mount_proc: bool,
-    /// write the PID of the init (or of PROG without --pid), as seen by the caller, to FILE
+    /// write the PID of the init (or of PROG without --pid), as seen by the caller, to FILE before PROG starts (through FILE.tmp: a symlink or FIFO there is refused)
     #[argh(option, arg_name = "FILE")]
     pidfile: Option<PathBuf>,
     /// exec PROG as PID 1 itself instead of under the init (requires --pid)
