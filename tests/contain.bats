@@ -161,7 +161,7 @@ host_cgroup_file() {
     run contain --cap-drop ALL -- sh -c 'grep CapEff /proc/self/status'
     assert_equal "$output" "CapEff:	0000000000000000"
     run contain --cap-add NET_ADMIN --cap-drop CHOWN -- sh -c 'grep CapEff /proc/self/status'
-    assert_equal "$output" "CapEff:	00000000a00435fa"
+    assert_equal "$output" "CapEff:	00000000a80435fa"
     run contain --user nobody -- sh -c 'id -u; grep NoNewPrivs /proc/self/status'
     assert_equal "${lines[0]}" 65534
     assert_equal "${lines[1]}" "NoNewPrivs:	1"

@@ -48,6 +48,17 @@ Options:
   --pids-limit N        maximum number of processes
   --cap-add CAP         keep CAP in addition to Docker's default set (or ALL)
   --cap-drop CAP        drop CAP from the set (or ALL)
+  --security-opt seccomp=unconfined|FILE
+                        no seccomp filter, or a profile of your own (Docker's
+                        JSON or an OCI linux.seccomp object); default: Docker's
+                        profile, built into scfilter. no-new-privileges is
+                        accepted (it is always on)
+  --device HOST[:CTR][:PERMS]  bind the host device node HOST in (at CTR,
+                        default the same path) and allow it in the device
+                        cgroup with PERMS (r, w, m; default rwm)
+  --privileged          TURNS OFF THE SECURITY LAYERS: every capability, no
+                        seccomp filter, no device cgroup (as docker run
+                        --privileged). /proc stays masked, /sys read-only
   -u, --user USER[:GROUP]  run CMD as USER (names from the image's /etc/passwd)
   -e, --env KEY=VALUE   set a variable (the environment starts clean)
   --env-file FILE       read KEY=VALUE lines from FILE
@@ -61,6 +72,7 @@ Examples:
   sudo scripts/contain -- sh -c 'hostname; id; ip addr'
   sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
   sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
+  sudo scripts/contain --device /dev/fuse -- ls -l /dev/fuse
 
 Exit status: 125 if contain or a step failed, 126/127 if CMD could not be
 run or was not found, otherwise CMD's own status.
@@ -69,8 +81,8 @@ HELP
 
 
 name='' rootfs='' tar='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
-memory='' memory_swap='' cpus='' pids='' user=''
-volumes=() tmpfses=() cap_add=() cap_drop=() envs=()
+memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
+volumes=() tmpfses=() cap_add=() cap_drop=() envs=() security_opts=() devices=()
 
 need_value() {
     [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
@@ -98,6 +110,9 @@ plan_options() {
         --pids-limit) need_value "$@"; pids=$2; shift ;;
         --cap-add) need_value "$@"; cap_add+=("$2"); shift ;;
         --cap-drop) need_value "$@"; cap_drop+=("$2"); shift ;;
+        --security-opt) need_value "$@"; security_opts+=("$2"); shift ;;
+        --device) need_value "$@"; devices+=("$2"); shift ;;
+        --privileged) privileged=1 ;;
         -u | --user) need_value "$@"; user=$2; shift ;;
         -e | --env) need_value "$@"; envs+=("$2"); shift ;;
         --env-file)
@@ -143,7 +158,46 @@ plan_check() {
         [[ -e $src ]] || die "volume source '$src' does not exist"
     done
     [[ -z $workdir || $workdir == /* ]] || usage_error "--workdir must be an absolute path"
+    local opt
+    for opt in "${security_opts[@]}"; do
+        case $opt in
+        seccomp=unconfined | seccomp:unconfined) seccomp=unconfined ;;
+        seccomp=* | seccomp:*)
+            seccomp=${opt#seccomp?}
+            [[ -f $seccomp && -r $seccomp ]] || die "cannot read seccomp profile '$seccomp'"
+            seccomp=$(realpath "$seccomp")
+            ;;
+        no-new-privileges | no-new-privileges[=:]true) ;;
+        *) usage_error "unsupported --security-opt '$opt' (seccomp=unconfined, seccomp=FILE, no-new-privileges)" ;;
+        esac
+    done
+    local device
+    device_rules=() device_binds=()
+    for device in "${devices[@]}"; do
+        plan_device "$device"
+    done
     hostname=${hostname:-$name}
+}
+
+# plan_device HOST[:CTR][:PERMS]: a --device, into device_rules (cgset's
+# --device-allow) and device_binds (pivot's --bind). The node's type and
+# numbers are read from the host's node, as Docker does.
+plan_device() {
+    local host ctr perms type
+    IFS=: read -r host ctr perms <<<"$1"
+    # HOST:PERMS, the short form docker accepts too.
+    if [[ -z $perms && $ctr =~ ^[rwm]+$ ]]; then perms=$ctr ctr=''; fi
+    ctr=${ctr:-$host} perms=${perms:-rwm}
+    [[ $host == /* && $ctr == /* && $perms =~ ^[rwm]{1,3}$ ]] ||
+        usage_error "invalid --device '$1' (HOST[:CTR][:PERMS], absolute paths, PERMS of r, w, m)"
+    if [[ -c $host ]]; then type=c; elif [[ -b $host ]]; then type=b; else
+        die "--device '$host' is not a device node"
+    fi
+    local numbers major minor
+    numbers=$(stat -L -c '%t %T' -- "$host") || die "cannot stat device '$host'"
+    read -r major minor <<<"$numbers"
+    device_rules+=("$type $((16#$major)):$((16#$minor)) $perms")
+    device_binds+=("$(realpath "$host"):$ctr")
 }
 
 # Which root filesystem: sets rootfs (absolute), image_kind (busybox, tar:
@@ -191,6 +245,12 @@ plan_chain() {
     [[ -n $memory_swap ]] && chain_cgset+=(--memory-swap "$memory_swap")
     [[ -n $cpus ]] && chain_cgset+=(--cpus "$cpus")
     [[ -n $pids ]] && chain_cgset+=(--pids "$pids")
+    # The device cgroup: Docker's default rules, and each --device.
+    if [[ -z $privileged ]]; then
+        chain_cgset+=(--devices default)
+        local rule
+        for rule in "${device_rules[@]}"; do chain_cgset+=(--device-allow "$rule"); done
+    fi
 
     # --new-session: CMD must not hold this terminal as its controlling tty
     # (it could type into the caller's shell with TIOCSTI).
@@ -214,6 +274,10 @@ plan_chain() {
         chain_pivot+=(--bind "$(realpath "$src"):$rest")
     done
     for volume in "${tmpfses[@]}"; do chain_pivot+=(--tmpfs "$volume"); done
+    for volume in "${device_binds[@]}"; do chain_pivot+=(--bind "$volume"); done
+    # A profile of the user's is read by scfilter after the root switch:
+    # bound in read-only beside the tools.
+    [[ $seccomp == /* ]] && chain_pivot+=(--bind "$seccomp:/dev/.isokit-seccomp.json:ro")
     # cexec runs capdrop inside the container: the tools are bound
     # read-only into the container's private /dev tmpfs, not the image.
     chain_pivot+=(--bind "$ISOKIT_BIN:/dev/.isokit:ro")
@@ -221,18 +285,30 @@ plan_chain() {
 
     chain_capdrop=("$ISOKIT_BIN/capdrop")
     capdrop_args=()
-    # "default" is capdrop's own default set (Docker's, less MKNOD): the
+    # "default" is capdrop's own default set (Docker's): the
     # list lives in capdrop alone.
     local cap keep=default
+    [[ -n $privileged ]] && keep=all
     for cap in "${cap_add[@]}"; do
         if [[ ${cap^^} == ALL ]]; then keep=all; elif [[ $keep != all ]]; then keep+=",$cap"; fi
     done
     for cap in "${cap_drop[@]}"; do
         if [[ ${cap^^} == ALL ]]; then keep=none; else capdrop_args+=(--drop "$cap"); fi
     done
-    ((${#cap_add[@]} || ${#cap_drop[@]})) && capdrop_args=(--keep "$keep" "${capdrop_args[@]}")
+    if ((${#cap_add[@]} || ${#cap_drop[@]})) || [[ -n $privileged ]]; then
+        capdrop_args=(--keep "$keep" "${capdrop_args[@]}")
+    fi
     [[ -n $user ]] && capdrop_args+=(--user "$user")
     chain_capdrop+=("${capdrop_args[@]}")
+
+    # The seccomp filter comes last, after capdrop set no_new_privs and
+    # chose the capabilities its rules depend on; it runs from the tools
+    # bound read-only at /dev/.isokit. scfilter_args is kept for cexec.
+    chain_scfilter=() scfilter_args=()
+    if [[ -z $privileged && $seccomp != unconfined ]]; then
+        [[ $seccomp == /* ]] && scfilter_args=(--profile /dev/.isokit-seccomp.json)
+        chain_scfilter=(/dev/.isokit/scfilter "${scfilter_args[@]}")
+    fi
 
     chain_command=("${command[@]}")
     if [[ -n $workdir ]]; then
@@ -244,7 +320,7 @@ plan_chain() {
 # One step per line, each word quoted for the shell: paste it into sh.
 plan_explain() {
     local step
-    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop; do
+    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop chain_scfilter; do
         local -n words=$step
         ((${#words[@]})) || continue
         printf '%q ' "${words[@]}"
@@ -259,5 +335,7 @@ plan_explain() {
 plan_words() {
     chain_words=("${chain_env[@]}" "${chain_cgset[@]}" -- "${chain_unshare[@]}" --)
     ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
-    chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" -- "${chain_command[@]}")
+    chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" --)
+    ((${#chain_scfilter[@]})) && chain_words+=("${chain_scfilter[@]}" --)
+    chain_words+=("${chain_command[@]}")
 }
