@@ -137,7 +137,7 @@ run_example() {
 
 @test "each proposed short --help (man/help/TOOL.txt) fits 80 columns and lists --version" {
     local tool file
-    for tool in unshare-lite netns-setup pivot cgset capdrop; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack; do
         file=$ROOT/man/help/$tool.txt
         [[ -f $file ]] || fail "no $file" || return 1
         assert_equal "$(awk 'length > 80' "$file")" "" || return 1
@@ -149,7 +149,7 @@ run_example() {
 
 @test "each tool's --help is the short text of man/help/TOOL.txt" {
     local tool help
-    for tool in unshare-lite netns-setup pivot cgset capdrop; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack; do
         help=$("$BIN/$tool" --help)
         # Until the texts are applied to options.rs (man/help/README.md),
         # the old help carries its usage line inside the notes.
