@@ -6,8 +6,9 @@
 //! all of them, and nothing specific to one step:
 //!
 //! * [`Tool::parse`]: own options through argh, the tail kept byte-exact;
-//! * [`Tool::exec`]: exec the tail with the 126/127 convention, after
-//!   checking that no fd opened by the tool would leak into it;
+//! * [`Tool::exec`], [`Tool::exec_fd`]: exec the tail with the 126/127
+//!   convention, after checking that no fd opened by the tool would leak
+//!   into it and restoring the caller's signal mask and dispositions;
 //! * [`main`]: one place that prints errors (`tool: what failed: why`) and
 //!   maps them to exit status 125;
 //! * [`Tool::trace`]: the `ISOKIT_TRACE=1` step lines;
@@ -17,6 +18,7 @@ mod args;
 mod error;
 mod exec;
 mod fds;
+mod signals;
 pub mod sys;
 mod trace;
 
@@ -35,10 +37,12 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 
 /// What a tool knows about itself while it runs: its name (the prefix of
 /// every message), the fds it inherited (the only ones allowed to reach the
-/// next program) and whether tracing is on.
+/// next program), the signal mask and dispositions it was given (restored
+/// for the next program) and whether tracing is on.
 pub struct Tool {
     name: &'static str,
     inherited_fds: fds::FdSet,
+    signals: signals::CallerSignals,
     trace: trace::Trace,
 }
 
@@ -49,6 +53,7 @@ impl Tool {
         Tool {
             name,
             inherited_fds: fds::FdSet::open_now(),
+            signals: signals::CallerSignals::record(),
             trace: trace::Trace::from_env(),
         }
     }

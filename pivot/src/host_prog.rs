@@ -13,24 +13,21 @@
 //! as /dev/fd/N, which close-on-exec has closed by then (fexecve(3)). Both
 //! are refused before anything is mounted, with the reason.
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::os::fd::OwnedFd;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use chainload::ExecFailure;
-use nix::fcntl::{fcntl, AtFlags, FcntlArg, SealFlag};
+use chainload::{ExecFailure, Tool};
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
-use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
-use nix::unistd::execveat;
 
 /// PROG, copied from the host and sealed.
 pub struct HostProgram {
-    name: OsString,
     memfd: OwnedFd,
 }
 
@@ -47,35 +44,13 @@ impl HostProgram {
         fs::File::from(memfd.try_clone().context("dup memfd")?).write_all(&bytes).context("copy PROG into a memfd")?;
         let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SEAL;
         fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).context("seal the copy of PROG")?;
-        Ok(HostProgram { name: program.clone(), memfd })
+        Ok(HostProgram { memfd })
     }
 
-    /// Exec the copy with `tail` as argv (argv[0] as the user wrote it) and
-    /// this environment. Returns only on failure.
-    pub fn exec(&self, tail: &[OsString]) -> anyhow::Error {
-        let to_c = |word: &OsString| CString::new(word.as_bytes()).map_err(|_| anyhow!("argument contains a NUL byte"));
-        let argv: Result<Vec<CString>, _> = tail.iter().map(to_c).collect();
-        let env: Result<Vec<CString>, _> = std::env::vars_os()
-            .map(|(key, value)| {
-                let mut pair = key.into_vec();
-                pair.push(b'=');
-                pair.extend(value.into_vec());
-                CString::new(pair).map_err(|_| anyhow!("environment contains a NUL byte"))
-            })
-            .collect();
-        let (argv, env) = match (argv, env) {
-            (Ok(argv), Ok(env)) => (argv, env),
-            (Err(err), _) | (_, Err(err)) => return err,
-        };
-        // As Command::exec does: default SIGPIPE, nothing blocked.
-        if let Err(err) = crate::sys::default_sigpipe() {
-            return anyhow!(err).context("reset SIGPIPE");
-        }
-        if let Err(err) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None) {
-            return anyhow!(err).context("unblock signals");
-        }
-        let Err(errno) = execveat(&self.memfd, c"", &argv, &env, AtFlags::AT_EMPTY_PATH);
-        anyhow!(ExecFailure::new(self.name.clone(), io::Error::from_raw_os_error(errno as i32)))
+    /// Exec the copy with `tail` as argv (argv[0] as the user wrote it),
+    /// through chainload's exec-from-fd. Returns only on failure.
+    pub fn exec(&self, tool: &Tool, tail: &[OsString]) -> anyhow::Error {
+        tool.exec_fd(self.memfd.as_fd(), tail)
     }
 }
 

@@ -66,10 +66,7 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
     switch_root(&root.fd)?;
     drop(root);
     match next {
-        Some(program) => {
-            tool.check_before_exec()?;
-            Err(program.exec(&tail))
-        }
+        Some(program) => Err(program.exec(tool, &tail)),
         None => Err(tool.exec(&tail)),
     }
 }

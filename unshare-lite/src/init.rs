@@ -35,7 +35,8 @@ const RELAYED: [Signal; 7] = [
 
 /// The relayed signals and SIGCHLD, all blocked and taken with sigwait:
 /// no handler runs asynchronously and none can be lost between fork and
-/// the wait loop. Command::exec empties the mask again for the command.
+/// the wait loop. The command gets the caller's mask back: `Tool::exec`
+/// restores the mask and dispositions recorded when the tool started.
 fn waited_signals() -> SigSet {
     let mut set = SigSet::empty();
     for signal in RELAYED {
