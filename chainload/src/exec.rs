@@ -104,6 +104,22 @@ impl Tool {
         Ok((program.clone(), argv))
     }
 
+    /// Refuse to go on when an fd the tool inherited is a handle on the
+    /// host's filesystem or namespaces (a directory, an O_PATH fd, a
+    /// namespace file): a tool that switches the root filesystem (pivot)
+    /// calls this before it changes anything, because such an fd would
+    /// reach the host from inside. Stdio included: a terminal or a pipe is
+    /// fine there, a directory is not.
+    pub fn refuse_inherited_host_handles(&self) -> anyhow::Result<()> {
+        let Some(&(fd, what)) = self.inherited_fds.host_handles().first() else {
+            return Ok(());
+        };
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).map(|p| p.display().to_string()).unwrap_or_default();
+        Err(anyhow!(
+            "inherited fd {fd} '{target}' is {what}: it would reach the host from inside the new root (close it before the chain, e.g. {fd}<&-)"
+        ))
+    }
+
     /// The checks made before exec: nothing the tool opened leaks, and the
     /// working directory is inside the root.
     fn check_before_exec(&self) -> anyhow::Result<()> {

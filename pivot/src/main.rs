@@ -37,6 +37,9 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
     let (options, tail) = tool.parse::<Options>();
     let plan = options.plan()?;
     chainload::sys::refuse_setuid()?;
+    // Before anything is made: an inherited directory, O_PATH or namespace
+    // fd would still reach the host after pivot_root.
+    tool.refuse_inherited_host_handles()?;
     if !ancestry::ancestor_in_other_namespace("mnt")? {
         bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
     }
