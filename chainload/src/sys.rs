@@ -14,7 +14,7 @@ pub fn set_non_dumpable() -> anyhow::Result<()> {
 /// Refuse to run with a real uid different from the effective one: isokit
 /// tools are never installed setuid, and a setuid install would hand every
 /// user the privileges the tools use.
-pub fn refuse_setuid() -> anyhow::Result<()> {
+pub(crate) fn refuse_setuid() -> anyhow::Result<()> {
     let (real, effective) = (nix::unistd::getuid(), nix::unistd::geteuid());
     if real != effective {
         anyhow::bail!("refusing to run setuid (real uid {real}, effective uid {effective}): run it as root or inside a user namespace");

@@ -15,6 +15,7 @@ mod resolve;
 #[allow(unsafe_code)]
 mod sys;
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -33,10 +34,8 @@ fn main() -> ExitCode {
 
 /// The steps, in a fixed order whatever the order of the options. Nothing
 /// is mounted until every input has been checked and opened.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
-    chainload::sys::refuse_setuid()?;
     // Before anything is made: an inherited directory, O_PATH or namespace
     // fd would still reach the host after pivot_root.
     tool.refuse_inherited_host_handles()?;
