@@ -12,22 +12,29 @@
 //!   convention, after checking that no fd opened by the tool would leak
 //!   into it and restoring the caller's signal mask and dispositions;
 //! * [`Tool::trace`]: the `ISOKIT_TRACE=1` step lines;
+//! * [`ancestor_in_other_namespace`]: whether this process has a namespace
+//!   of its own, found through the ancestors /proc shows;
+//! * [`parse_size`]: the one rule for sizes (K, M, G 1024-based, or bytes);
 //! * [`read_procfs`]: a /proc file read only if it is on a real procfs;
 //! * [`sys`]: thin wrappers for the few system calls nix lacks.
 
+mod ancestry;
 mod args;
 mod error;
 mod exec;
 mod fds;
 mod procfs;
 mod signals;
+mod size;
 pub mod sys;
 mod trace;
 
+pub use ancestry::{ancestor_in_other_namespace, Ancestor};
 pub use args::Chained;
 pub use error::{describe, report, usage, Usage};
 pub use exec::ExecFailure;
 pub use procfs::read_procfs;
+pub use size::parse_size;
 
 use std::ffi::OsString;
 use std::io::Write;

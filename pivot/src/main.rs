@@ -4,7 +4,6 @@
 // deny rather than forbid: the one module of syscall wrappers opts out.
 #![deny(unsafe_code)]
 
-mod ancestry;
 mod dev;
 mod host_prog;
 mod mounts;
@@ -20,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use chainload::Tool;
+use chainload::{ancestor_in_other_namespace, Tool};
 use nix::mount::{umount2, MntFlags};
 use nix::unistd::{chdir, fchdir, pivot_root};
 
@@ -39,11 +38,11 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     // Before anything is made: an inherited directory, O_PATH or namespace
     // fd would still reach the host after pivot_root.
     tool.refuse_inherited_host_handles()?;
-    if !ancestry::ancestor_in_other_namespace("mnt")? {
+    if !ancestor_in_other_namespace("mnt")?.exists() {
         bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
     }
-    let new_pid_namespace = ancestry::ancestor_in_other_namespace("pid")?;
-    let new_net_namespace = ancestry::ancestor_in_other_namespace("net")?;
+    let new_pid_namespace = ancestor_in_other_namespace("pid")?.exists();
+    let new_net_namespace = ancestor_in_other_namespace("net")?.exists();
 
     // Inputs on the host, opened before anything is mounted.
     let image = Image::open(&plan.newroot)?;
