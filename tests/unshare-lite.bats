@@ -125,6 +125,17 @@ wait_launcher() {
     assert_equal "$LAUNCHER_STATUS" 143
 }
 
+@test "a caller that ignores SIGCHLD still gets the status, and the command SIGCHLD ignored" {
+    # Before, the kernel reaped the command itself and the launcher waited forever.
+    run timeout -s KILL 10 perl -e '$SIG{CHLD} = "IGNORE"; exec { $ARGV[0] } @ARGV' \
+        unshare-lite --pid -- sh -c 'exit 3'
+    assert_status 3
+    run timeout -s KILL 10 perl -e '$SIG{CHLD} = "IGNORE"; exec { $ARGV[0] } @ARGV' \
+        unshare-lite --pid -- grep '^SigIgn:' /proc/self/status
+    assert_status 0
+    (( (0x${output#SigIgn:$'\t'} & 0x10000) != 0 )) || fail "SIGCHLD not ignored: $output"
+}
+
 @test "every relayed signal reaches the command" {
     local ready="$BATS_TEST_TMPDIR/ready" sig
     for sig in INT HUP QUIT USR1 USR2 WINCH; do

@@ -75,3 +75,12 @@ pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::R
     }
     Ok(())
 }
+
+/// Give `signal` its default action in this process, for a tool that needs
+/// it for itself (the PID-1 init waits for SIGCHLD, which a caller may
+/// ignore: the kernel would then reap its children before it could). The
+/// command still gets the caller's disposition back: `Tool::exec` restores
+/// what `Tool::start` recorded.
+pub fn default_action(signal: nix::sys::signal::Signal) -> nix::Result<()> {
+    set_disposition(signal as libc::c_int, Disposition::Default)
+}

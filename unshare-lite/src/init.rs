@@ -51,6 +51,9 @@ fn waited_signals() -> SigSet {
 /// steps (netns-setup) can find the outside through it.
 pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<ExitCode> {
     let signals = waited_signals();
+    // An ignored SIGCHLD (the caller's, inherited) would make the kernel
+    // reap the children itself: no exit status, and a wait forever.
+    sys::default_action(Signal::SIGCHLD).context("reset SIGCHLD")?;
     signals.thread_block().context("block signals")?;
     // The init watches this pipe to learn that the launcher died before it
     // could ask for PR_SET_PDEATHSIG (the usual getppid() check does not
