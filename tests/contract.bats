@@ -6,6 +6,11 @@
 # Each tool is exercised through the shortest invocation that reaches its
 # final exec. A tool is listed here when it lands.
 
+# The words of ${CHAIN[TOOL]} are split on purpose (SC2086); bats' run sets
+# output, lines, stderr in the test's own subshell (SC2154, SC2030, SC2031);
+# the programs in single quotes are expanded by the sh that runs them (SC2016).
+# shellcheck disable=SC2086,SC2154,SC2030,SC2031,SC2016
+
 load helpers
 load cgroup
 
@@ -18,8 +23,10 @@ CONTRACT_CGROUP="isokit-contract-$$"
 ROOTFS="$BATS_FILE_TMPDIR/rootfs"
 
 
-# TOOL -> the words that make it do its step and exec what follows.
-declare -A CHAIN=(
+# TOOL -> the words that make it do its step and exec what follows. -g:
+# bats sources this file inside a function, where a plain declare would
+# make the table local to it and empty in every test.
+declare -gA CHAIN=(
     [capdrop]="capdrop"
     [unshare-lite]="unshare-lite --mount --uts"
     [cgset]="cgset --name $CONTRACT_CGROUP --pids 64"
@@ -46,10 +53,14 @@ tools() {
     printf '%s\n' "${!CHAIN[@]}" | sort
 }
 
+# Run CHECK TOOL for every tool. The check is called as a plain command,
+# never as `check || ...` or in `if`: there bash would turn errexit off
+# inside it and only its last line could fail the test.
 each_tool() {
     local tool
     for tool in $(tools); do
-        "$@" "$tool" || return 1
+        echo "# checking $tool" >&2
+        "$@" "$tool"
     done
 }
 
@@ -79,7 +90,7 @@ exits_125_on_missing_command() {
 }
 
 exits_127_on_missing_program() {
-    run --separate-stderr sandboxed ${CHAIN[$1]} /no/such/program
+    run -127 --separate-stderr sandboxed ${CHAIN[$1]} /no/such/program
     assert_status 127
     assert_equal "$stderr" "$1: cannot run '/no/such/program': No such file or directory"
 }
@@ -92,7 +103,7 @@ exits_126_on_non_executable() {
     local file="$BATS_TEST_TMPDIR/not-executable"
     printf '#!/bin/sh\n' >"$file"
     chmod 0644 "$file"
-    run --separate-stderr sandboxed ${CHAIN[$1]} "$file"
+    run -126 --separate-stderr sandboxed ${CHAIN[$1]} "$file"
     assert_status 126
     assert_equal "$stderr" "$1: cannot run '$file': Permission denied"
 }
@@ -188,15 +199,61 @@ open_fds='cd /proc/self/fd && for f in *; do printf "%s " "$f"; done'
 
 sees_only_inherited_fds() {
     # sh's glob reads the directory and closes it again before printing,
-    # so the list is exactly what the shell inherited from the tool.
+    # so the list is exactly what the shell inherited from the tool. bats
+    # itself hands a few fds to every command: the program must see the
+    # same list as it does without the tool, and one more fd given on top.
+    local caller
+    caller=$(sandboxed sh -c "$open_fds")
     run sandboxed ${CHAIN[$1]} sh -c "$open_fds"
     assert_status 0
-    assert_equal "$output" "0 1 2 "
-    run sandboxed ${CHAIN[$1]} sh -c "$open_fds" 5</dev/null
+    assert_equal "$output" "$caller"
+    caller=$(sandboxed sh -c "$open_fds" 9</dev/null)
+    [[ " $caller" == *" 9 "* ]] || fail "fd 9 not given: $caller"
+    run sandboxed ${CHAIN[$1]} sh -c "$open_fds" 9</dev/null
     assert_status 0
-    assert_equal "$output" "0 1 2 5 "
+    assert_equal "$output" "$caller"
 }
 
 @test "the final program sees only the fds the tool inherited" {
     each_tool sees_only_inherited_fds
+}
+
+# The caller's signal state as the kernel shows it in the program's status.
+signal_state=(grep -E '^Sig(Blk|Ign):' /proc/self/status)
+
+# A caller that blocks SIGUSR1 and ignores SIGINT and SIGPIPE (as nohup, a
+# background job or a supervisor may), then execs the rest.
+careful_caller=(perl -MPOSIX -e 'sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1)) or die "sigprocmask: $!";
+    $SIG{INT} = $SIG{PIPE} = "IGNORE"; exec { $ARGV[0] } @ARGV or die "exec: $!"')
+
+# Every chain a program can be started by, with its words.
+signal_chains() {
+    local tool
+    for tool in $(tools); do
+        echo "${CHAIN[$tool]}"
+    done
+    echo "unshare-lite --pid"
+    echo "unshare-lite --pid --as-pid1"
+    # The whole chain, in scripts/contain's order; capdrop, not in the
+    # image, is taken from the host as contain does.
+    echo "${CHAIN[cgset]} unshare-lite --mount --uts --pid ${CHAIN[netns-setup]} pivot --next-from-host ${CHAIN[pivot]#pivot } capdrop"
+}
+
+@test "the program starts with the caller's blocked and ignored signals, for every tool and the whole chain" {
+    local plain careful chain
+    plain=$(sandboxed "${signal_state[@]}")
+    careful=$(sandboxed "${careful_caller[@]}" "${signal_state[@]}")
+    # The careful caller really differs: SIGUSR1 (bit 10) blocked, SIGINT
+    # and SIGPIPE (bits 2, 13) ignored.
+    [[ $careful == *$'SigBlk:\t0000000000000200'* ]] || fail "careful caller: $careful"
+    (( (0x$(sed -n 's/^SigIgn:\t//p' <<<"$careful") & 0x1002) == 0x1002 )) || fail "careful caller: $careful"
+    while read -r chain; do
+        echo "# checking $chain" >&2
+        run sandboxed $chain "${signal_state[@]}"
+        assert_status 0
+        assert_equal "$output" "$plain"
+        run sandboxed "${careful_caller[@]}" $chain "${signal_state[@]}"
+        assert_status 0
+        assert_equal "$output" "$careful"
+    done < <(signal_chains)
 }

@@ -327,6 +327,21 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     assert_equal "$output" "${inherited}7 "
 }
 
+@test "an inherited fd to a host directory or namespace is refused, naming it; pipes pass" {
+    # Before the rule, the first one printed the host's hostname.
+    run --separate-stderr contain "$IMG" -- cat /proc/self/fd/7/etc/hostname 7</
+    assert_status 125
+    assert_equal "$output" ""
+    assert_equal "$stderr" "pivot: inherited fd 7 '/' is a directory: it would reach the host from inside the new root (close it before the chain, e.g. 7<&-)"
+    run --separate-stderr contain "$IMG" -- true 8</proc/self/ns/net
+    assert_status 125
+    [[ $stderr == "pivot: inherited fd 8 'net:["*"]' is a namespace file: "* ]] || fail "$stderr"
+    # Data the caller hands on on purpose: stdin and fd 7 are pipes.
+    run --separate-stderr contain "$IMG" -- sh -c 'cat; cat <&7' <<<stdin 7< <(echo seven)
+    assert_status 0
+    assert_equal "$output" $'stdin\nseven'
+}
+
 @test "the working directory inside is / even when started elsewhere" {
     cd "$BATS_TEST_TMPDIR"
     run contain "$IMG" -- sh -c 'pwd; ls -d /proc/self/cwd/.. >/dev/null && readlink /proc/self/cwd'

@@ -88,6 +88,54 @@ load helpers
     assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" got-term
 }
 
+# Start `unshare-lite --pid -- sleep MARKER` in the background; a
+# watchdog SIGKILLs the launcher after 10 s, so a program that ignores the
+# signal shows up as status 137 instead of hanging the suite.
+start_sleep_under_init() {
+    SLEEP_MARKER=$((700000 + $$ % 100000))
+    sandboxed_bg unshare-lite --pid -- sleep "$SLEEP_MARKER"
+    LAUNCHER=$BG_PID
+    (sleep 10; kill -KILL "$LAUNCHER" 2>/dev/null) &
+    WATCHDOG=$!
+    wait_for pgrep -fx "sleep $SLEEP_MARKER" >/dev/null
+}
+
+# Wait for the launcher; its exit status in LAUNCHER_STATUS (not printed:
+# a command substitution is a subshell, which cannot wait for it).
+wait_launcher() {
+    LAUNCHER_STATUS=0
+    wait "$LAUNCHER" || LAUNCHER_STATUS=$?
+    kill "$WATCHDOG" 2>/dev/null || true
+}
+
+@test "sleep, which never touches its signal mask, dies from SIGTERM relayed by the launcher (143)" {
+    start_sleep_under_init
+    kill -TERM "$LAUNCHER"
+    wait_launcher
+    assert_equal "$LAUNCHER_STATUS" 143
+}
+
+@test "sleep under the init dies from a SIGTERM sent straight to it (143)" {
+    start_sleep_under_init
+    local program
+    program=$(pgrep -fx "sleep $SLEEP_MARKER")
+    grep -q '^SigBlk:[[:space:]]*0*$' "/proc/$program/status" || fail "$(grep ^Sig "/proc/$program/status")"
+    kill -TERM "$program"
+    wait_launcher
+    assert_equal "$LAUNCHER_STATUS" 143
+}
+
+@test "a caller that ignores SIGCHLD still gets the status, and the command SIGCHLD ignored" {
+    # Before, the kernel reaped the command itself and the launcher waited forever.
+    run timeout -s KILL 10 perl -e '$SIG{CHLD} = "IGNORE"; exec { $ARGV[0] } @ARGV' \
+        unshare-lite --pid -- sh -c 'exit 3'
+    assert_status 3
+    run timeout -s KILL 10 perl -e '$SIG{CHLD} = "IGNORE"; exec { $ARGV[0] } @ARGV' \
+        unshare-lite --pid -- grep '^SigIgn:' /proc/self/status
+    assert_status 0
+    (( (0x${output#SigIgn:$'\t'} & 0x10000) != 0 )) || fail "SIGCHLD not ignored: $output"
+}
+
 @test "every relayed signal reaches the command" {
     local ready="$BATS_TEST_TMPDIR/ready" sig
     for sig in INT HUP QUIT USR1 USR2 WINCH; do

@@ -6,9 +6,6 @@
 
 use std::fmt;
 
-use anyhow::Context;
-
-use crate::{state, sys};
 
 /// Every capability this program knows by name, indexed by number.
 const NAMES: [&str; 41] = [
@@ -79,7 +76,7 @@ const DOCKER_DEFAULT: [&str; 14] = [
 ];
 
 /// The highest capability number the mask can hold.
-const MAX_CAP: u32 = 63;
+pub const MAX_CAP: u32 = 63;
 
 /// A set of capabilities, bit N for capability N.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,27 +166,6 @@ pub fn parse_list(list: &str) -> Result<CapSet, String> {
         }
     }
     Ok(set)
-}
-
-/// The highest capability the running kernel knows. A kernel older than
-/// this program lacks some named capabilities; a newer one has numbers
-/// without a name here (they are dropped unless `--keep all`).
-pub fn kernel_last_cap() -> anyhow::Result<u32> {
-    const LAST_CAP: &str = "/proc/sys/kernel/cap_last_cap";
-    let from_proc = match state::read_procfs(LAST_CAP)? {
-        Some(text) => Some(text.trim().parse::<u32>().with_context(|| format!("parse '{LAST_CAP}'"))?),
-        None => None,
-    };
-    // PR_CAPBSET_READ fails with EINVAL past the last capability
-    // (prctl(2)): it confirms the file, and replaces it when /proc is
-    // not mounted (after `pivot --no-proc`). A value too low would leave
-    // the capabilities above it in the bounding set, unseen.
-    let known = |cap: u32| cap <= MAX_CAP && sys::bounding_has(cap).is_ok();
-    match from_proc {
-        Some(last) if known(last) && !known(last + 1) => Ok(last),
-        Some(last) => anyhow::bail!("'{LAST_CAP}' says {last}, which the kernel's prctl(PR_CAPBSET_READ) contradicts"),
-        None => Ok((0..=MAX_CAP).take_while(|&cap| known(cap)).last().unwrap_or(0)),
-    }
 }
 
 #[cfg(test)]

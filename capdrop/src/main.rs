@@ -11,6 +11,7 @@ mod steps;
 #[allow(unsafe_code)]
 mod sys;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -27,15 +28,13 @@ fn main() -> ExitCode {
 /// Parse and check, read the caller's credentials, resolve names, apply
 /// the plan (see `steps::apply` for the order), read everything back and
 /// compare, then exec. Nothing is changed before the whole plan is known.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let request = options.request()?;
-    chainload::sys::refuse_setuid()?;
     // While capdrop runs inside the container it holds capabilities:
     // no process there may ptrace it or open its /proc/PID/exe.
     chainload::sys::set_non_dumpable()?;
 
-    let last_cap = caps::kernel_last_cap()?;
+    let last_cap = state::kernel_last_cap()?;
     let before = State::read(last_cap)?;
     let caller = Caller { last_cap, permitted: before.sets.permitted, bounding: before.bounding, euid: before.uids[1] };
     let ids = options::resolve_ids(&request)?;

@@ -2,16 +2,12 @@
 //! result is checked against, and what `--show` prints.
 
 use std::fmt::Write;
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
-
 use anyhow::Context;
+use chainload::read_procfs;
 use nix::errno::Errno;
-use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 use nix::unistd::{getgroups, getresgid, getresuid};
 
-use crate::caps::CapSet;
+use crate::caps::{CapSet, MAX_CAP};
 use crate::passwd;
 use crate::sys::{self, Sets};
 
@@ -82,20 +78,25 @@ impl State {
     }
 }
 
-/// The text of a file under /proc, or None when /proc is not a procfs:
-/// a file an image planted at that path (no /proc mounted over it) must
-/// not be believed, and a FIFO there must not block (O_NONBLOCK).
-pub fn read_procfs(path: &str) -> anyhow::Result<Option<String>> {
-    let Ok(mut file) = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) else {
-        return Ok(None);
+/// The highest capability the running kernel knows. A kernel older than
+/// this program lacks some named capabilities; a newer one has numbers
+/// without a name here (they are dropped unless `--keep all`).
+pub fn kernel_last_cap() -> anyhow::Result<u32> {
+    const LAST_CAP: &str = "/proc/sys/kernel/cap_last_cap";
+    let from_proc = match read_procfs(LAST_CAP)? {
+        Some(text) => Some(text.trim().parse::<u32>().with_context(|| format!("parse '{LAST_CAP}'"))?),
+        None => None,
     };
-    match fstatfs(&file) {
-        Ok(fs) if fs.filesystem_type() == PROC_SUPER_MAGIC => {}
-        _ => return Ok(None),
+    // PR_CAPBSET_READ fails with EINVAL past the last capability
+    // (prctl(2)): it confirms the file, and replaces it when /proc is
+    // not mounted (after `pivot --no-proc`). A value too low would leave
+    // the capabilities above it in the bounding set, unseen.
+    let known = |cap: u32| cap <= MAX_CAP && sys::bounding_has(cap).is_ok();
+    match from_proc {
+        Some(last) if known(last) && !known(last + 1) => Ok(last),
+        Some(last) => anyhow::bail!("'{LAST_CAP}' says {last}, which the kernel's prctl(PR_CAPBSET_READ) contradicts"),
+        None => Ok((0..=MAX_CAP).take_while(|&cap| known(cap)).last().unwrap_or(0)),
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text).with_context(|| format!("read '{path}'"))?;
-    Ok(Some(text))
 }
 
 /// CapBnd and CapAmb from /proc/self/status.

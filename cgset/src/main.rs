@@ -14,11 +14,12 @@ mod v1;
 mod v2;
 mod values;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
-use chainload::{sys, Tool};
+use chainload::Tool;
 
 use cgroup::{Created, Target};
 use mounts::{Hierarchy, Version};
@@ -32,10 +33,8 @@ fn main() -> ExitCode {
 /// create the cgroup and write the limits in each; move the processes in;
 /// read their membership back; exec. Any failure after the first mkdir
 /// moves the processes back and removes what this run made.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan(std::process::id() as i32)?;
-    sys::refuse_setuid()?;
     let hierarchies = mounts::read()?;
     let relative = format!("{}/{}", cgroup::PARENT, plan.name.join("/"));
 

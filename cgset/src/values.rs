@@ -18,20 +18,12 @@ const MIN_CPU_QUOTA_US: u64 = 1_000;
 /// pids.max accepts 0 to PID_MAX_LIMIT.
 const PID_MAX_LIMIT: u64 = 4 * 1024 * 1024;
 
-/// `32M`, `512K`, `2G` (1024-based), plain bytes, or `max`.
+/// A size by chainload's rule ([`chainload::parse_size`]), or `max`.
 pub fn parse_size(text: &str) -> Result<Limit, String> {
     if text == "max" {
         return Ok(Limit::Max);
     }
-    let bad = || format!("invalid size '{text}' (bytes, or a number with K, M or G, or max)");
-    let (digits, shift) = match text.as_bytes().last() {
-        Some(b'k' | b'K') => (&text[..text.len() - 1], 10),
-        Some(b'm' | b'M') => (&text[..text.len() - 1], 20),
-        Some(b'g' | b'G') => (&text[..text.len() - 1], 30),
-        _ => (text, 0),
-    };
-    let number = parse_digits(digits).ok_or_else(bad)?;
-    number.checked_mul(1u64 << shift).filter(|&bytes| bytes <= i64::MAX as u64).map(Limit::Value).ok_or_else(bad)
+    chainload::parse_size(text).map(Limit::Value).ok_or_else(|| format!("invalid size '{text}' (bytes, or a number with K, M or G, or max)"))
 }
 
 /// `--cpus N`: a decimal number of CPUs, as CFS quota in microseconds per

@@ -7,11 +7,8 @@
 //! passed to the next program reach it untouched.
 
 use std::ffi::OsString;
-use std::process::exit;
 
 use argh::FromArgs;
-
-use crate::{Tool, EXIT_TOOL_FAILED};
 
 /// An options struct whose last field is the greedy command positional.
 pub trait Chained {
@@ -19,30 +16,19 @@ pub trait Chained {
     fn command_len(&self) -> usize;
 }
 
-impl Tool {
-    /// Parse argv. Prints help (exit 0), the version (exit 0) or a usage
-    /// error (exit 125) itself; otherwise returns the options and the tail.
-    pub fn parse<T: FromArgs + Chained>(&self) -> (T, Vec<OsString>) {
-        let argv: Vec<OsString> = std::env::args_os().collect();
-        match split(self.name, &argv) {
-            Ok(parsed) => parsed,
-            Err(Exit::Help(text)) => {
-                print!("{text}");
-                exit(0)
-            }
-            Err(Exit::Usage(message)) => {
-                eprintln!("{}: {}", self.name, message.trim_end());
-                eprintln!("Try '{} --help' for more information.", self.name);
-                exit(i32::from(EXIT_TOOL_FAILED))
-            }
-        }
-    }
-}
-
+/// What parsing the command line came to, when it is not options to run
+/// with: a text to print on stdout with status 0 (`--help`, `--version`),
+/// or a usage error (a [`crate::Usage`], printed by [`crate::report`]).
 #[derive(Debug)]
-enum Exit {
+pub(crate) enum Exit {
     Help(String),
     Usage(String),
+}
+
+/// Parse this process's argv: the options and the tail.
+pub(crate) fn parse<T: FromArgs + Chained>(name: &str) -> Result<(T, Vec<OsString>), Exit> {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    split(name, &argv)
 }
 
 fn split<T: FromArgs + Chained>(name: &str, argv: &[OsString]) -> Result<(T, Vec<OsString>), Exit> {

@@ -1,12 +1,14 @@
 //! The final step of every tool: exec the command line's tail.
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fmt;
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context};
+use nix::fcntl::AtFlags;
+use nix::unistd::execveat;
 
 use crate::{usage, Tool, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 
@@ -19,8 +21,9 @@ pub struct ExecFailure {
 }
 
 impl ExecFailure {
-    /// For tools that exec by other means than [`Tool::exec`] (pivot's
-    /// `--next-from-host` execs an fd): the same 126/127 reporting.
+    /// PROG was found (or not) before anything was done, by other means
+    /// than exec (pivot's `--next-from-host` reads it from the host): the
+    /// same 126/127 reporting.
     pub fn new(program: OsString, error: io::Error) -> ExecFailure {
         ExecFailure { program, error }
     }
@@ -49,25 +52,77 @@ impl Tool {
     /// Replace this process with the tail of the command line, looked up in
     /// PATH as this process sees it now. Returns only on failure.
     ///
-    /// Before exec: no fd the tool opened may survive (see `fds`), and the
+    /// Before exec: no fd the tool opened may survive (see `fds`), the
     /// working directory must be reachable from the root, so that a
-    /// directory left open on the host cannot become the command's cwd.
+    /// directory left open on the host cannot become the command's cwd, and
+    /// the signal mask and dispositions are put back as the caller gave them.
     pub fn exec(&self, tail: &[OsString]) -> anyhow::Error {
-        let Some(program) = tail.first() else {
-            return usage("missing command to run");
+        let (program, argv) = match self.prepare(tail) {
+            Ok(prepared) => prepared,
+            Err(err) => return err,
         };
-        if let Err(err) = self.check_before_exec() {
-            return err;
-        }
-        // CommandExt::exec rather than execvp: it also restores the default
-        // SIGPIPE disposition (the Rust runtime ignores SIGPIPE) and empties
-        // the signal mask, so the command starts in a standard state.
-        let error = Command::new(program).args(&tail[1..]).exec();
-        anyhow::Error::new(ExecFailure { program: program.clone(), error })
+        let Err(errno) = nix::unistd::execvp(&argv[0], &argv);
+        anyhow::Error::new(ExecFailure::new(program, io::Error::from_raw_os_error(errno as i32)))
     }
 
-    /// The checks `exec` makes, for tools that exec by other means.
-    pub fn check_before_exec(&self) -> anyhow::Result<()> {
+    /// As [`Tool::exec`], but run the executable open at `executable`
+    /// (execveat with AT_EMPTY_PATH) rather than looking `tail[0]` up;
+    /// `tail[0]` is still argv[0] and the name in messages. pivot's
+    /// `--next-from-host` execs a sealed copy of a host binary this way.
+    pub fn exec_fd(&self, executable: BorrowedFd<'_>, tail: &[OsString]) -> anyhow::Error {
+        let (program, argv) = match self.prepare(tail) {
+            Ok(prepared) => prepared,
+            Err(err) => return err,
+        };
+        let env: Result<Vec<CString>, _> = std::env::vars_os()
+            .map(|(key, value)| {
+                let mut pair = key.into_vec();
+                pair.push(b'=');
+                pair.extend(value.into_vec());
+                CString::new(pair)
+            })
+            .collect();
+        let Ok(env) = env else {
+            return anyhow!("refusing to exec: the environment contains a NUL byte");
+        };
+        let Err(errno) = execveat(executable, c"", &argv, &env, AtFlags::AT_EMPTY_PATH);
+        anyhow::Error::new(ExecFailure::new(program, io::Error::from_raw_os_error(errno as i32)))
+    }
+
+    /// Everything both execs do first: checks, argv as C strings, signals.
+    fn prepare(&self, tail: &[OsString]) -> anyhow::Result<(OsString, Vec<CString>)> {
+        let Some(program) = tail.first() else {
+            return Err(usage("missing command to run"));
+        };
+        let argv = tail
+            .iter()
+            .map(|word| CString::new(word.as_bytes()))
+            .collect::<Result<Vec<CString>, _>>()
+            .map_err(|_| anyhow!("cannot run '{}': an argument contains a NUL byte", program.to_string_lossy()))?;
+        self.check_before_exec()?;
+        self.signals.restore().context("restore the caller's signal mask and dispositions")?;
+        Ok((program.clone(), argv))
+    }
+
+    /// Refuse to go on when an fd the tool inherited is a handle on the
+    /// host's filesystem or namespaces (a directory, an O_PATH fd, a
+    /// namespace file): a tool that switches the root filesystem (pivot)
+    /// calls this before it changes anything, because such an fd would
+    /// reach the host from inside. Stdio included: a terminal or a pipe is
+    /// fine there, a directory is not.
+    pub fn refuse_inherited_host_handles(&self) -> anyhow::Result<()> {
+        let Some(&(fd, what)) = self.inherited_fds.host_handles().first() else {
+            return Ok(());
+        };
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).map(|p| p.display().to_string()).unwrap_or_default();
+        Err(anyhow!(
+            "inherited fd {fd} '{target}' is {what}: it would reach the host from inside the new root (close it before the chain, e.g. {fd}<&-)"
+        ))
+    }
+
+    /// The checks made before exec: nothing the tool opened leaks, and the
+    /// working directory is inside the root.
+    fn check_before_exec(&self) -> anyhow::Result<()> {
         let leaks = self.inherited_fds.leaks();
         if !leaks.is_empty() {
             return Err(anyhow!(

@@ -12,6 +12,9 @@ use nix::dir::Dir;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::stat::Mode;
 
+/// `f_type` of the filesystem of namespace files (/proc/PID/ns/*).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
 /// Highest fd probed when /proc is not mounted (after `pivot --no-proc`).
 const PROBE_LIMIT: RawFd = 1024;
 
@@ -22,6 +25,12 @@ impl FdSet {
         FdSet(list_open_fds())
     }
 
+    /// The inherited fds, each with why it is a handle on the host (see
+    /// [`host_handle`]).
+    pub(crate) fn host_handles(&self) -> Vec<(RawFd, &'static str)> {
+        self.0.iter().filter_map(|&fd| Some((fd, host_handle(fd)?))).collect()
+    }
+
     /// Open fds that were not inherited and would survive exec.
     pub(crate) fn leaks(&self) -> Vec<RawFd> {
         list_open_fds()
@@ -29,6 +38,30 @@ impl FdSet {
             .filter(|fd| !self.0.contains(fd))
             .filter(|&fd| !is_close_on_exec(fd))
             .collect()
+    }
+}
+
+/// Why an inherited fd would be a handle on the host once the root has
+/// been switched, or None for an fd that carries data only.
+///
+/// A directory fd keeps its mount: `..` from it climbs the old root even
+/// after pivot_root detached it (`exec 7</` then `cat /proc/self/fd/7/etc/hostname`).
+/// An O_PATH fd can be turned into any of those through /proc/self/fd, and
+/// a namespace file lets setns(2) join the host's namespace. Pipes,
+/// sockets, terminals, regular files and devices are data the caller
+/// hands on (`pivot ... sort <input`): they stay.
+pub(crate) fn host_handle(fd: RawFd) -> Option<&'static str> {
+    let borrowed = unsafe_borrow(fd);
+    let flags = fcntl(borrowed, FcntlArg::F_GETFL).ok()?;
+    if OFlag::from_bits_truncate(flags).contains(OFlag::O_PATH) {
+        return Some("an O_PATH handle");
+    }
+    if nix::sys::statfs::fstatfs(borrowed).is_ok_and(|fs| fs.filesystem_type().0 as i64 == NSFS_MAGIC) {
+        return Some("a namespace file");
+    }
+    match nix::sys::stat::fstat(borrowed) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Some("a directory"),
+        _ => None,
     }
 }
 
@@ -66,6 +99,20 @@ fn unsafe_borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
 mod tests {
     use super::*;
     use std::os::fd::IntoRawFd;
+
+    #[test]
+    fn directories_and_namespaces_are_host_handles_files_are_not() {
+        let dir = std::fs::File::open("/").expect("open /");
+        assert_eq!(host_handle(dir.as_raw_fd()), Some("a directory"));
+        let ns = std::fs::File::open("/proc/self/ns/net").expect("open ns");
+        assert_eq!(host_handle(ns.as_raw_fd()), Some("a namespace file"));
+        let path = nix::fcntl::open("/etc", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).expect("O_PATH");
+        assert_eq!(host_handle(path.as_raw_fd()), Some("an O_PATH handle"));
+        let file = std::fs::File::open("/proc/self/status").expect("open file");
+        assert_eq!(host_handle(file.as_raw_fd()), None);
+        let (read, _write) = nix::unistd::pipe().expect("pipe");
+        assert_eq!(host_handle(read.as_raw_fd()), None);
+    }
 
     #[test]
     fn close_on_exec_files_are_not_leaks() {

@@ -14,7 +14,7 @@ pub fn set_non_dumpable() -> anyhow::Result<()> {
 /// Refuse to run with a real uid different from the effective one: isokit
 /// tools are never installed setuid, and a setuid install would hand every
 /// user the privileges the tools use.
-pub fn refuse_setuid() -> anyhow::Result<()> {
+pub(crate) fn refuse_setuid() -> anyhow::Result<()> {
     let (real, effective) = (nix::unistd::getuid(), nix::unistd::geteuid());
     if real != effective {
         anyhow::bail!("refusing to run setuid (real uid {real}, effective uid {effective}): run it as root or inside a user namespace");
@@ -31,4 +31,56 @@ pub fn refuse_setuid() -> anyhow::Result<()> {
 pub fn fork() -> nix::Result<nix::unistd::ForkResult> {
     // SAFETY: single-threaded process, see above.
     unsafe { nix::unistd::fork() }
+}
+
+/// What a signal does when it arrives, as far as exec keeps it: a handler
+/// is reset to the default by exec, an ignored signal stays ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Disposition {
+    Default,
+    Ignored,
+    Handled,
+}
+
+/// The current disposition of signal `signo`, or None for a number the C
+/// library refuses (SIGKILL/SIGSTOP are fine to query; musl keeps 32-34).
+/// nix's sigaction takes only the named signals, not the real-time ones.
+pub(crate) fn disposition(signo: libc::c_int) -> Option<Disposition> {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only queries; `old` is written by the call.
+    if unsafe { libc::sigaction(signo, std::ptr::null(), old.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: sigaction succeeded, so it filled `old`.
+    let handler = unsafe { old.assume_init() }.sa_sigaction;
+    Some(match handler {
+        libc::SIG_DFL => Disposition::Default,
+        libc::SIG_IGN => Disposition::Ignored,
+        _ => Disposition::Handled,
+    })
+}
+
+/// Set signal `signo` to its default action or to ignored.
+pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::Result<()> {
+    // SAFETY: a zeroed sigaction is valid (empty mask, no flags); only
+    // SIG_DFL or SIG_IGN is installed, so no handler code can ever run.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = match wanted {
+        Disposition::Ignored => libc::SIG_IGN,
+        _ => libc::SIG_DFL,
+    };
+    // SAFETY: `action` is a valid, initialised struct that outlives the call.
+    if unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) } != 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
+
+/// Give `signal` its default action in this process, for a tool that needs
+/// it for itself (the PID-1 init waits for SIGCHLD, which a caller may
+/// ignore: the kernel would then reap its children before it could). The
+/// command still gets the caller's disposition back: `Tool::exec` restores
+/// what `Tool::start` recorded.
+pub fn default_action(signal: nix::sys::signal::Signal) -> nix::Result<()> {
+    set_disposition(signal as libc::c_int, Disposition::Default)
 }

@@ -10,7 +10,7 @@ use nix::time::{clock_gettime, ClockId};
 
 use crate::Tool;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) enum Trace {
     Off,
     On,
@@ -29,11 +29,6 @@ impl Trace {
 }
 
 impl Tool {
-    /// Whether `ISOKIT_TRACE` asks for step lines.
-    pub fn tracing(&self) -> bool {
-        self.trace != Trace::Off
-    }
-
     /// Print one step line: `tool: what it did`.
     pub fn trace(&self, what: fmt::Arguments<'_>) {
         match self.trace {

@@ -9,6 +9,7 @@ mod platform;
 mod pull;
 mod registry;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,11 +66,9 @@ fn main() -> ExitCode {
     chainload::main("imgpull", run)
 }
 
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, _) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&options.reference).map_err(|err| chainload::usage(chainload::describe(&err)))?;
     let platform = Platform::parse(options.platform.as_deref()).map_err(|err| chainload::usage(chainload::describe(&err)))?;
-    chainload::sys::refuse_setuid()?;
     let dir = imgstore::default_dir(options.store);
 
     if options.print_name {

@@ -6,6 +6,7 @@ mod inroot;
 mod layer;
 mod unpack;
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,10 +49,8 @@ fn main() -> ExitCode {
     chainload::main("imgunpack", run)
 }
 
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, _) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&options.reference).map_err(|err| chainload::usage(chainload::describe(&err)))?;
-    chainload::sys::refuse_setuid()?;
     let store = Store::open(&imgstore::default_dir(options.store))?;
     let name = reference.name();
     let manifest = store.lookup(&name)?;

@@ -9,10 +9,11 @@ mod options;
 mod outer;
 mod veth;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chainload::{sys, Tool};
+use chainload::Tool;
 
 use netlink::Netlink;
 use options::Options;
@@ -25,10 +26,8 @@ fn main() -> ExitCode {
 /// namespace (refusing to wire the one we are in), open one netlink socket
 /// per namespace, ask the kernel about every name before creating
 /// anything, then loopback, then the veth pair.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
-    sys::refuse_setuid()?;
 
     let namespaces = outer::find(plan.outer_netns.as_deref())?;
     let mut inside = Netlink::open().context("in the container's network namespace")?;

@@ -2,27 +2,22 @@
 //!
 //! The outer namespace is the one of the nearest ancestor process that is
 //! in a network namespace other than ours: normally the `unshare-lite`
-//! launcher, which never joins the namespaces it makes. Ancestors are
-//! followed through `/proc/PID/status` (`PPid:`) of the procfs mounted on
-//! /proc, and only through it: inside `unshare-lite --pid` without
-//! --mount-proc that procfs is the host's, so the PIDs read there are host
-//! PIDs, while getppid() would return the namespace's own 1. Mixing the
-//! two would look up the wrong process.
+//! launcher, which never joins the namespaces it makes
+//! (`chainload::ancestor_in_other_namespace` walks up to it).
 
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
+use chainload::{ancestor_in_other_namespace, Ancestor};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
 use crate::netlink::Netlink;
 
 const OWN_NETNS: &str = "/proc/self/ns/net";
-/// A guard against a procfs that loops: no real process tree is deeper.
-const MAX_ANCESTORS: usize = 4096;
 
 /// The container's network namespace and the outer one, both open
 /// (close-on-exec: std opens every file with O_CLOEXEC).
@@ -50,7 +45,7 @@ pub fn find(explicit: Option<&Path>) -> anyhow::Result<Namespaces> {
     let own_id = identity(&own, OWN_NETNS)?;
     let (outer, outer_source) = match explicit {
         Some(path) => open_explicit(path, own_id)?,
-        None => walk_ancestors(own_id)?,
+        None => walk_ancestors()?,
     };
     Ok(Namespaces { own, outer, outer_source })
 }
@@ -73,42 +68,17 @@ fn open_explicit(path: &Path, own_id: (u64, u64)) -> anyhow::Result<(File, Strin
     Ok((file, format!("'{shown}'")))
 }
 
-fn walk_ancestors(own_id: (u64, u64)) -> anyhow::Result<(File, String)> {
-    let mut pid = "self".to_string();
-    for _ in 0..MAX_ANCESTORS {
-        let parent = parent_of(&pid)?;
-        if parent == 0 {
-            break;
-        }
-        let path = format!("/proc/{parent}/ns/net");
-        let file = File::open(&path).with_context(|| format!("open '{path}'"))?;
-        // If the parent died between reading PPid and the open, its PID may
-        // now be another process's; its child would then have been
-        // reparented, so an unchanged PPid proves the file is the parent's.
-        if parent_of(&pid)? != parent {
-            bail!("the process tree changed while looking for the outer network namespace (the launcher died?)");
-        }
-        if identity(&file, &path)? != own_id {
-            return Ok((file, format!("pid {parent}")));
-        }
-        pid = parent.to_string();
+fn walk_ancestors() -> anyhow::Result<(File, String)> {
+    match ancestor_in_other_namespace("net")? {
+        Ancestor::Found { pid, namespace } => Ok((namespace, format!("pid {pid}"))),
+        Ancestor::OutOfReach { pid } => bail!(
+            "open '/proc/{pid}/ns/net': Permission denied (that ancestor is outside this user namespace: name the outer namespace with --outer-netns)"
+        ),
+        Ancestor::None => bail!(
+            "refusing to run in the outer network namespace: no ancestor process in /proc is in another one \
+             (run it inside `unshare-lite --net`; with --mount-proc, name the outer namespace with --outer-netns)"
+        ),
     }
-    bail!(
-        "refusing to run in the outer network namespace: no ancestor process in /proc is in another one \
-         (run it inside `unshare-lite --net`; with --mount-proc, name the outer namespace with --outer-netns)"
-    )
-}
-
-/// `PPid:` of /proc/PID/status (0 for a process whose parent is outside
-/// this procfs's PID namespace).
-fn parent_of(pid: &str) -> anyhow::Result<u32> {
-    let path = format!("/proc/{pid}/status");
-    let status = fs::read_to_string(&path).with_context(|| format!("read '{path}'"))?;
-    let value = status
-        .lines()
-        .find_map(|line| line.strip_prefix("PPid:"))
-        .ok_or_else(|| anyhow!("read '{path}': no PPid line"))?;
-    value.trim().parse().with_context(|| format!("read '{path}': bad PPid '{}'", value.trim()))
 }
 
 /// A namespace is identified by the device and inode of its nsfs file

@@ -4,7 +4,6 @@
 // deny rather than forbid: the one module of syscall wrappers opts out.
 #![deny(unsafe_code)]
 
-mod ancestry;
 mod dev;
 mod host_prog;
 mod mounts;
@@ -15,11 +14,12 @@ mod resolve;
 #[allow(unsafe_code)]
 mod sys;
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use chainload::Tool;
+use chainload::{ancestor_in_other_namespace, Tool};
 use nix::mount::{umount2, MntFlags};
 use nix::unistd::{chdir, fchdir, pivot_root};
 
@@ -33,15 +33,16 @@ fn main() -> ExitCode {
 
 /// The steps, in a fixed order whatever the order of the options. Nothing
 /// is mounted until every input has been checked and opened.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
-    chainload::sys::refuse_setuid()?;
-    if !ancestry::ancestor_in_other_namespace("mnt")? {
+    // Before anything is made: an inherited directory, O_PATH or namespace
+    // fd would still reach the host after pivot_root.
+    tool.refuse_inherited_host_handles()?;
+    if !ancestor_in_other_namespace("mnt")?.exists() {
         bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
     }
-    let new_pid_namespace = ancestry::ancestor_in_other_namespace("pid")?;
-    let new_net_namespace = ancestry::ancestor_in_other_namespace("net")?;
+    let new_pid_namespace = ancestor_in_other_namespace("pid")?.exists();
+    let new_net_namespace = ancestor_in_other_namespace("net")?.exists();
 
     // Inputs on the host, opened before anything is mounted.
     let image = Image::open(&plan.newroot)?;
@@ -66,10 +67,7 @@ fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
     switch_root(&root.fd)?;
     drop(root);
     match next {
-        Some(program) => {
-            tool.check_before_exec()?;
-            Err(program.exec(&tail))
-        }
+        Some(program) => Err(program.exec(tool, &tail)),
         None => Err(tool.exec(&tail)),
     }
 }
@@ -86,7 +84,7 @@ fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, new_net_namespace: bool)
     if plan.sys {
         // Outside a cgroup namespace of its own a cgroup mount would show
         // the host's whole tree: then /sys/fs/cgroup stays empty.
-        let cgroup = plan.cgroup && ancestry::ancestor_in_other_namespace("cgroup")?;
+        let cgroup = plan.cgroup && ancestor_in_other_namespace("cgroup")?.exists();
         root.mount_sys(new_net_namespace, cgroup)?;
     }
     for tmpfs in &plan.tmpfs {

@@ -10,7 +10,7 @@ use chainload::{usage, Chained};
     help_triggers("-h", "--help"),
     example = "A busybox root with a volume, inside new mount and PID namespaces:\n  $ scripts/mkrootfs busybox ./rootfs\n  $ unshare-lite --mount --pid -- pivot --bind ./data:/data ./rootfs -- sh -c 'cat /proc/self/mountinfo'",
     example = "One image, writes kept apart, the next step taken from the host:\n  $ unshare-lite --mount --pid -- pivot --overlay ./upper --next-from-host ./rootfs -- capdrop -- sh",
-    note = "Usage: pivot [OPTIONS] NEWROOT [--] PROG [ARGS...]\nMust run in a mount namespace of its own (after unshare-lite --mount): it refuses when no ancestor it can see is in another mount namespace (so leave out unshare-lite --mount-proc, which hides them; pivot mounts /proc itself).\nRoot: NEWROOT bind-mounted (missing mountpoints are then made in the image), or an overlay over it (--overlay keeps its work directory in UPPERDIR.work, made if missing); with --overlay/--tmp-overlay the image itself is never written.\nInside: a fresh /proc (paths Docker masks are covered, /proc/sys and others read-only; without a new PID namespace it lists the host's processes, as docker --pid=host does), /dev on tmpfs (null zero full random urandom tty, pts with its own ptmx, shm, fd links), /sys read-only (sysfs in a new network namespace, else a read-only bind of the host's). Every destination is resolved inside NEWROOT: symlinks in the image cannot lead a mount out of it; an image whose /proc, /dev or /sys is a symlink or not a directory is refused.\nThen pivot_root, the old root detached, chdir /, and PROG looked up in the new root's PATH. --next-from-host copies PROG from the host (PATH searched there) into a sealed memfd before switching and execs that: it must be a static ELF binary (a dynamic one, or a #! script, cannot run from there).\nTmpfs sizes take K, M, G (1024-based) or bytes. ISOKIT_TRACE=1 prints one line saying what was mounted.",
+    note = "Usage: pivot [OPTIONS] NEWROOT [--] PROG [ARGS...]\nMust run in a mount namespace of its own (after unshare-lite --mount): it refuses when no ancestor it can see is in another mount namespace (so leave out unshare-lite --mount-proc, which hides them; pivot mounts /proc itself).\nRoot: NEWROOT bind-mounted (missing mountpoints are then made in the image), or an overlay over it (--overlay keeps its work directory in UPPERDIR.work, made if missing); with --overlay/--tmp-overlay the image itself is never written.\nInside: a fresh /proc (paths Docker masks are covered, /proc/sys and others read-only; without a new PID namespace it lists the host's processes, as docker --pid=host does), /dev on tmpfs (null zero full random urandom tty, pts with its own ptmx, shm, fd links), /sys read-only (sysfs in a new network namespace, else a read-only bind of the host's). Every destination is resolved inside NEWROOT: symlinks in the image cannot lead a mount out of it; an image whose /proc, /dev or /sys is a symlink or not a directory is refused.\nThen pivot_root, the old root detached, chdir /, and PROG looked up in the new root's PATH. --next-from-host copies PROG from the host (PATH searched there) into a sealed memfd before switching and execs that: it must be a static ELF binary (a dynamic one, or a #! script, cannot run from there).\nInherited fds: pipes, sockets, terminals, files and devices are passed on to PROG as they are (stdio included), but an inherited fd that is a directory, an O_PATH handle or a namespace file is refused with 125 before anything is mounted, naming the fd: it would reach the host from inside the new root (close it, e.g. 7<&-).\nTmpfs sizes take K, M, G (1024-based) or bytes. ISOKIT_TRACE=1 prints one line saying what was mounted.",
     error_code(125, "pivot itself failed (bad option, not in a new mount namespace, a mount failed)"),
     error_code(126, "PROG was found but could not be executed (e.g. dynamic with --next-from-host)"),
     error_code(127, "PROG was not found"),
@@ -174,25 +174,14 @@ fn parse_tmpfs(value: &str) -> Result<Tmpfs, String> {
     Ok(Tmpfs { destination: destination(dest)?, size })
 }
 
-/// Bytes, or a number with a K, M or G suffix (1024-based). Zero is refused:
+/// A size by chainload's rule ([`chainload::parse_size`]). Zero is refused:
 /// tmpfs reads size=0 as "no limit", the opposite of what it says.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (digits, shift) = match text.char_indices().last() {
-        Some((at, 'K' | 'k')) => (&text[..at], 10),
-        Some((at, 'M' | 'm')) => (&text[..at], 20),
-        Some((at, 'G' | 'g')) => (&text[..at], 30),
-        _ => (text, 0),
-    };
-    let invalid = || format!("invalid size '{text}' (bytes, or a number with K, M or G)");
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
+    match chainload::parse_size(text) {
+        Some(0) => Err(format!("invalid size '{text}': must be more than 0")),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("invalid size '{text}' (bytes, or a number with K, M or G)")),
     }
-    let number: u64 = digits.parse().map_err(|_| invalid())?;
-    let bytes = number.checked_mul(1u64 << shift).ok_or_else(invalid)?;
-    if bytes == 0 {
-        return Err(format!("invalid size '{text}': must be more than 0"));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -205,14 +194,11 @@ mod tests {
     }
 
     #[test]
-    fn sizes_are_binary() {
+    fn tmpfs_sizes_follow_the_shared_rule_and_refuse_zero() {
         assert_eq!(parse_size("32M"), Ok(33_554_432));
-        assert_eq!(parse_size("1k"), Ok(1024));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        for bad in ["", "M", "0", "0K", "-1", "1.5M", "1T", "12 M", "99999999999999999999G", "17179869184G"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
+        assert!(parse_size("0").unwrap_err().contains("must be more than 0"));
+        assert!(parse_size("0K").unwrap_err().contains("must be more than 0"));
+        assert!(parse_size("1T").unwrap_err().contains("K, M or G"));
     }
 
     #[test]

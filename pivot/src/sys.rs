@@ -1,7 +1,6 @@
 //! Thin wrappers for the new mount API (open_tree, move_mount, fsopen,
 //! fsconfig, fsmount, mount_setattr: Linux 5.2, mount_setattr 5.12), which
-//! nix 0.30 and libc's Linux targets lack, and for resetting SIGPIPE before
-//! an exec that does not go through `std::process::Command`.
+//! nix 0.30 and libc's Linux targets lack.
 //!
 //! Why the new mount API: every mount is first made detached, held by an fd,
 //! and then attached onto a destination that is itself an fd resolved inside
@@ -141,13 +140,4 @@ pub fn new_filesystem(fstype: &str, options: &[(&str, &str)], attributes: u64) -
     })?;
     // SAFETY: fsmount(2) takes the configured context fd and two flag words.
     owned(unsafe { libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), FSMOUNT_CLOEXEC, attributes) })
-}
-
-/// Restore SIGPIPE's default action before an exec made with execveat: the
-/// Rust runtime ignores SIGPIPE, and an ignored signal stays ignored across
-/// exec (`Command::exec` resets it; a bare exec does not).
-pub fn default_sigpipe() -> nix::Result<()> {
-    use nix::sys::signal::{signal, SigHandler, Signal};
-    // SAFETY: installing SIG_DFL runs no handler code in this process.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map(|_| ())
 }

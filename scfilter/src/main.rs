@@ -12,6 +12,7 @@ mod profile;
 mod sys;
 mod tables;
 
+use std::ffi::OsString;
 use std::borrow::Cow;
 use std::process::ExitCode;
 
@@ -34,10 +35,8 @@ fn main() -> ExitCode {
 /// Read the profile, decide its rules for this process (bounding set,
 /// kernel), compile, write or load, then exec. Nothing is loaded unless the
 /// whole profile compiled.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     options.check()?;
-    chainload::sys::refuse_setuid()?;
 
     let (label, text) = match &options.profile {
         Some(path) => {

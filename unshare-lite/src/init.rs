@@ -36,7 +36,8 @@ const RELAYED: [Signal; 7] = [
 
 /// The relayed signals and SIGCHLD, all blocked and taken with sigwait:
 /// no handler runs asynchronously and none can be lost between fork and
-/// the wait loop. Command::exec empties the mask again for the command.
+/// the wait loop. The command gets the caller's mask back: `Tool::exec`
+/// restores the mask and dispositions recorded when the tool started.
 fn waited_signals() -> SigSet {
     let mut set = SigSet::empty();
     for signal in RELAYED {
@@ -51,6 +52,9 @@ fn waited_signals() -> SigSet {
 /// steps (netns-setup) can find the outside through it.
 pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<ExitCode> {
     let signals = waited_signals();
+    // An ignored SIGCHLD (the caller's, inherited) would make the kernel
+    // reap the children itself: no exit status, and a wait forever.
+    sys::default_action(Signal::SIGCHLD).context("reset SIGCHLD")?;
     signals.thread_block().context("block signals")?;
     // The init waits on this pipe before anything else: one byte means the
     // launcher is done (the pidfile is written), so the command never runs

@@ -6,10 +6,12 @@ mod init;
 mod mapper;
 mod namespaces;
 mod options;
+mod procfile;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use chainload::{sys, Tool};
+use chainload::Tool;
 use nix::unistd::getpid;
 
 use options::{Options, Plan};
@@ -22,10 +24,8 @@ fn main() -> ExitCode {
 /// options: user namespace first (the others then belong to it, which is
 /// what lets an unprivileged user create them), then the PID and time
 /// namespaces that only children enter, then the rest.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
-    sys::refuse_setuid()?;
 
     if plan.user {
         namespaces::enter_user(plan.map)?;

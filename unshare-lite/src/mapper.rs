@@ -15,7 +15,7 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpid, pipe2, read, write, ForkResult};
 
-use crate::namespaces::write_id_maps;
+use crate::procfile::write_proc;
 use crate::options::IdMap;
 
 pub fn enter_user_mapped_from_outside(map: IdMap) -> anyhow::Result<()> {
@@ -75,4 +75,10 @@ fn read_all(fd: &OwnedFd) -> String {
         text.extend_from_slice(&buffer[..n]);
     }
     String::from_utf8_lossy(&text).into_owned()
+}
+
+/// Write uid_map and gid_map of the process whose /proc directory is `proc`.
+pub(crate) fn write_id_maps(proc: &str, map: IdMap) -> anyhow::Result<()> {
+    write_proc(&format!("{proc}/uid_map"), &format!("{} {} 1", map.inside, map.outside_uid))?;
+    write_proc(&format!("{proc}/gid_map"), &format!("{} {} 1", map.inside, map.outside_gid))
 }

@@ -10,6 +10,7 @@ use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 
 use crate::mapper;
+use crate::procfile::write_proc;
 use crate::options::{IdMap, Propagation, TimeOffsets};
 
 /// nix 0.30 has no CLONE_NEWTIME (Linux 5.6); the bit comes from libc.
@@ -36,13 +37,7 @@ pub fn enter_user(map: Option<IdMap>) -> anyhow::Result<()> {
     }
     unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
     write_proc("/proc/self/setgroups", "deny")?;
-    write_id_maps("/proc/self", map)
-}
-
-/// Write uid_map and gid_map of the process whose /proc directory is `proc`.
-pub(crate) fn write_id_maps(proc: &str, map: IdMap) -> anyhow::Result<()> {
-    write_proc(&format!("{proc}/uid_map"), &format!("{} {} 1", map.inside, map.outside_uid))?;
-    write_proc(&format!("{proc}/gid_map"), &format!("{} {} 1", map.inside, map.outside_gid))
+    mapper::write_id_maps("/proc/self", map)
 }
 
 /// Create the PID and time namespaces that this process's next child will
@@ -97,12 +92,6 @@ pub fn mount_proc() -> anyhow::Result<()> {
 
 pub fn set_hostname(name: &str) -> anyhow::Result<()> {
     nix::unistd::sethostname(name).with_context(|| format!("set hostname '{name}'"))
-}
-
-/// Write a /proc control file, which must exist (never create one).
-pub(crate) fn write_proc(path: &str, text: &str) -> anyhow::Result<()> {
-    let mut file = OpenOptions::new().write(true).open(path).with_context(|| format!("open '{path}'"))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("write '{}' to '{path}'", text.trim_end().replace('\n', "; ")))
 }
 
 /// Write the pidfile: the PID followed by a newline, written to FILE.tmp

@@ -1,0 +1,136 @@
+//! Is this process in a namespace of its own? Walk up the ancestors that
+//! /proc shows until one is in another namespace of the kind.
+//!
+//! pivot asks it of the mount namespace (it refuses to pivot the host's
+//! root), netns-setup of the network namespace (the outer one is where the
+//! veth's host end goes). Ancestors are followed through `PPid:` of the
+//! procfs mounted on /proc, and only through it: inside `unshare-lite
+//! --pid` without --mount-proc that procfs is the host's, so its PIDs are
+//! host PIDs, while getppid() would return the namespace's own numbering.
+
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::{anyhow, bail, Context};
+
+/// A guard against a procfs that loops: no real process tree is deeper.
+const MAX_ANCESTORS: usize = 4096;
+
+/// The initial user namespace has a fixed nsfs inode (PROC_USER_INIT_INO,
+/// include/linux/proc_ns.h).
+const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
+
+/// What the walk found.
+#[derive(Debug)]
+pub enum Ancestor {
+    /// The nearest ancestor in another namespace: its PID as /proc numbers
+    /// it, and its namespace file, open (close-on-exec).
+    Found { pid: u32, namespace: File },
+    /// An ancestor's namespace file could not be opened for lack of ptrace
+    /// access, and this process is in a user namespace of its own: that
+    /// ancestor is outside it (the `unshare-lite --user` launcher), so in
+    /// other namespaces, but out of reach.
+    OutOfReach { pid: u32 },
+    /// No ancestor this process may look at is in another namespace of
+    /// the kind.
+    None,
+}
+
+impl Ancestor {
+    /// Whether this process's namespace is not its ancestors'.
+    pub fn exists(&self) -> bool {
+        !matches!(self, Ancestor::None)
+    }
+}
+
+/// Walk up from this process for an ancestor in another `kind` namespace
+/// ("mnt", "net", "pid", ...), comparing the device and inode of the nsfs
+/// files (namespaces(7)).
+pub fn ancestor_in_other_namespace(kind: &str) -> anyhow::Result<Ancestor> {
+    let own_path = format!("/proc/self/ns/{kind}");
+    let own = identity(&File::open(&own_path).with_context(|| format!("open '{own_path}' (is /proc mounted?)"))?, &own_path)?;
+    let mut child = "self".to_string();
+    for _ in 0..MAX_ANCESTORS {
+        let parent = parent_of(&child)?;
+        if parent == 0 {
+            return Ok(Ancestor::None);
+        }
+        let path = format!("/proc/{parent}/ns/{kind}");
+        let namespace = match File::open(&path) {
+            Ok(file) => file,
+            // Opening another process's namespace needs ptrace access to
+            // it. In a user namespace of its own, an ancestor out of reach
+            // is outside it; in the initial one (a restricted root, or a
+            // Yama/LSM rule) it is simply not seen, and only what is seen
+            // counts: the walk ends there.
+            Err(err) if err.kind() == ErrorKind::PermissionDenied => {
+                return Ok(if in_child_user_namespace()? { Ancestor::OutOfReach { pid: parent } } else { Ancestor::None });
+            }
+            Err(err) => return Err(anyhow!(err).context(format!("open '{path}'"))),
+        };
+        // If the parent died between reading PPid and the open, its PID may
+        // now be another process's; its child would then have been
+        // re-parented, so an unchanged PPid proves the file is the parent's.
+        if parent_of(&child)? != parent {
+            bail!("the process tree changed while looking for an ancestor in another {kind} namespace (the launcher died?)");
+        }
+        if identity(&namespace, &path)? != own {
+            return Ok(Ancestor::Found { pid: parent, namespace });
+        }
+        child = parent.to_string();
+    }
+    Ok(Ancestor::None)
+}
+
+fn in_child_user_namespace() -> anyhow::Result<bool> {
+    let own = fs::read_link("/proc/self/ns/user").context("read '/proc/self/ns/user'")?;
+    Ok(own.as_os_str() != INITIAL_USER_NAMESPACE)
+}
+
+/// `PPid:` of /proc/PID/status (0 for a process whose parent is outside
+/// this procfs's PID namespace).
+fn parent_of(pid: &str) -> anyhow::Result<u32> {
+    let path = format!("/proc/{pid}/status");
+    let status = fs::read_to_string(&path).with_context(|| format!("read '{path}'"))?;
+    parse_ppid(&status).with_context(|| format!("read '{path}'"))
+}
+
+fn parse_ppid(status: &str) -> anyhow::Result<u32> {
+    let value = status.lines().find_map(|line| line.strip_prefix("PPid:")).ok_or_else(|| anyhow!("no PPid line"))?;
+    value.trim().parse().map_err(|_| anyhow!("bad PPid '{}'", value.trim()))
+}
+
+/// A namespace is identified by the device and inode of its nsfs file.
+fn identity(file: &File, path: &str) -> anyhow::Result<(u64, u64)> {
+    let meta = file.metadata().with_context(|| format!("stat '{path}'"))?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppid_is_read_from_status_text() {
+        assert_eq!(parse_ppid("Name:\tsh\nPPid:\t42\nTracerPid:\t0\n").expect("parses"), 42);
+        assert!(parse_ppid("Name:\tsh\n").is_err());
+        assert!(parse_ppid("PPid:\tx\n").is_err());
+    }
+
+    #[test]
+    fn the_walk_ends_and_a_found_ancestor_really_differs() {
+        // cargo's own tree: whatever it finds, a Found namespace must not be ours.
+        for kind in ["mnt", "net", "pid"] {
+            if let Ancestor::Found { namespace, .. } = ancestor_in_other_namespace(kind).expect("walk") {
+                let own = File::open(format!("/proc/self/ns/{kind}")).expect("own");
+                assert_ne!(identity(&namespace, "").expect("id"), identity(&own, "").expect("id"));
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_is_an_error() {
+        assert!(ancestor_in_other_namespace("nope").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The signal state the caller gave the tool, handed on to PROG unchanged.
+//!
+//! An exec keeps the signal mask and every ignored signal. A tool may block
+//! signals for itself (the PID-1 init blocks the relayed ones for sigwait)
+//! and the Rust runtime ignores SIGPIPE before `main`: left as they are,
+//! PROG would start with signals blocked or ignored that its caller never
+//! asked for (a `sleep` that cannot be stopped by SIGTERM). Emptying
+//! everything, as `std::process::Command` does, is wrong the other way: a
+//! caller that ignores SIGINT (`nohup`, a background job) or blocks a signal
+//! on purpose expects that to reach the program, as with any exec'ing tool
+//! (env, nice, chroot). So the state is recorded when the tool starts and
+//! put back just before every exec.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use nix::sys::signal::SigSet;
+
+use crate::sys::{self, Disposition};
+
+/// Highest signal number Linux has (SIGRTMAX on x86-64).
+const LAST_SIGNAL: libc::c_int = 64;
+
+/// SIGPIPE as the caller gave it, read before the Rust runtime ignores it.
+/// 0: not read (no constructor ran), 1: default, 2: ignored.
+static CALLER_SIGPIPE: AtomicU8 = AtomicU8::new(0);
+
+/// Runs from `.init_array`, before the Rust runtime's own start-up (which
+/// sets SIGPIPE to ignored and keeps no record of what it was).
+extern "C" fn record_sigpipe() {
+    let state = match sys::disposition(libc::SIGPIPE) {
+        Some(Disposition::Ignored) => 2,
+        _ => 1,
+    };
+    CALLER_SIGPIPE.store(state, Ordering::Relaxed);
+}
+
+// The C runtime calls every function listed in .init_array before main, on
+// glibc and musl alike; `used` keeps the entry although nothing names it.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+/// The mask and the ignored signals, as the caller left them.
+pub(crate) struct CallerSignals {
+    mask: SigSet,
+    ignored: Vec<libc::c_int>,
+}
+
+impl CallerSignals {
+    /// Read the state now: call before the tool changes any of it.
+    pub(crate) fn record() -> CallerSignals {
+        // Naming the constructor keeps its object in the link whatever the
+        // codegen units (an unreferenced section may be dropped).
+        std::hint::black_box(&RECORD_SIGPIPE);
+        let mask = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
+        let ignored = (1..=LAST_SIGNAL)
+            .filter(|&signo| match signo {
+                libc::SIGPIPE => CALLER_SIGPIPE.load(Ordering::Relaxed) == 2,
+                _ => sys::disposition(signo) == Some(Disposition::Ignored),
+            })
+            .collect();
+        CallerSignals { mask, ignored }
+    }
+
+    /// Put the caller's state back: its ignored signals ignored, every
+    /// other one default (a handler would not survive exec anyway), and its
+    /// mask. Signals the C library keeps for itself are refused by
+    /// sigaction and skipped.
+    pub(crate) fn restore(&self) -> nix::Result<()> {
+        for signo in 1..=LAST_SIGNAL {
+            if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+                continue;
+            }
+            let wanted = if self.ignored.contains(&signo) { Disposition::Ignored } else { Disposition::Default };
+            if sys::disposition(signo).is_some_and(|now| now != wanted) {
+                sys::set_disposition(signo, wanted)?;
+            }
+        }
+        self.mask.thread_set_mask()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn ignored(&self) -> &[libc::c_int] {
+        &self.ignored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::Signal;
+
+    #[test]
+    fn the_constructor_ran_before_main() {
+        CallerSignals::record();
+        assert_ne!(CALLER_SIGPIPE.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn sigpipe_is_taken_from_before_the_runtime() {
+        // The Rust runtime of the test harness ignores SIGPIPE; cargo
+        // starts it with SIGPIPE default, and that is what must be seen.
+        assert!(!CallerSignals::record().ignored().contains(&libc::SIGPIPE));
+    }
+
+    #[test]
+    fn restore_undoes_a_blocked_and_an_ignored_signal() {
+        // Runs in a thread of its own: the mask is per thread, so other
+        // tests are not disturbed.
+        std::thread::spawn(|| {
+            let caller = CallerSignals::record();
+            let was_ignored = sys::disposition(libc::SIGWINCH);
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR2);
+            set.thread_block().expect("block");
+            sys::set_disposition(libc::SIGWINCH, Disposition::Ignored).expect("ignore");
+            caller.restore().expect("restore");
+            assert!(!SigSet::thread_get_mask().expect("mask").contains(Signal::SIGUSR2));
+            assert_eq!(sys::disposition(libc::SIGWINCH), was_ignored);
+        })
+        .join()
+        .expect("thread");
+    }
+}
