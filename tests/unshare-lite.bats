@@ -8,7 +8,6 @@ load helpers
 @test "each namespace asked for is new, the others are shared" {
     local ns
     for ns in mnt uts ipc net cgroup; do
-        outside=$(sandboxed sh -c "readlink /proc/self/ns/$ns")
         inside=$(sandboxed sh -c "readlink /proc/self/ns/$ns; unshare-lite --all -- readlink /proc/self/ns/$ns" | sort -u | wc -l)
         assert_equal "$inside" 2
     done
@@ -167,8 +166,8 @@ wait_launcher() {
         [[ $((i % 4)) == 0 ]] && wait_for pgrep -fx "sleep $marker" >/dev/null
         kill -KILL "$launcher"
         wait "$launcher" 2>/dev/null || true
-        local gone=0 n
-        for n in $(seq 100); do
+        local gone=0 _
+        for _ in $(seq 100); do
             if ! pgrep -fx "sleep $marker" >/dev/null && { [[ ! -s $pidfile ]] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
                 gone=1
                 break
