@@ -151,11 +151,6 @@ run_example() {
     local tool help
     for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack; do
         help=$("$BIN/$tool" --help)
-        # Until the texts are applied to options.rs (man/help/README.md),
-        # the old help carries its usage line inside the notes.
-        if grep -q '^  Usage: ' <<<"$help"; then
-            skip "$tool still prints the long help (apply man/help/$tool.txt)"
-        fi
         assert_equal "$help" "$(cat "$ROOT/man/help/$tool.txt")" || return 1
     done
 }
