@@ -504,10 +504,13 @@ mod tests {
         compile(&policy).expect("compiles").insns
     }
 
+    /// An operator, its operand, and argument values with whether each matches.
+    type OperatorCase<'a> = (Op, u64, &'a [(u64, bool)]);
+
     #[test]
     fn every_operator_on_64_bits() {
         let big = 0x1_0000_0005u64;
-        let cases: &[(Op, u64, &[(u64, bool)])] = &[
+        let cases: &[OperatorCase<'_>] = &[
             (Op::Eq, big, &[(big, true), (5, false), (big + 1, false)]),
             (Op::Ne, big, &[(big, false), (5, true), (big + (1 << 32), true)]),
             (Op::Gt, big, &[(big, false), (big + 1, true), (0x2_0000_0000, true), (0xffff_ffff, false)]),

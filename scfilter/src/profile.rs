@@ -334,7 +334,7 @@ mod tests {
     }
 
     fn names_with(policy: &Policy, name: &str) -> Vec<(Action, Vec<Cmp>)> {
-        policy.rules.iter().filter(|r| r.names.iter().any(|n| *n == name)).map(|r| (r.action, r.cmps.clone())).collect()
+        policy.rules.iter().filter(|r| r.names.contains(&name)).map(|r| (r.action, r.cmps.clone())).collect()
     }
 
     #[test]
