@@ -17,7 +17,7 @@ use crate::sys::Sets;
     note = "CAPS: comma-separated names, with or without CAP_ (default,sys_ptrace).\nKeep mknod only under a device cgroup (cgset --devices default).\nISOKIT_TRACE=1 prints the credentials. The manual: man capdrop.",
     error_code(125, "capdrop itself failed (bad option, a step failed or left privileges)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Drop capabilities, switch user and groups, set no_new_privs, exec PROG.
 pub struct Options {
@@ -67,7 +67,10 @@ pub enum Keep {
     All,
     /// A list; `with_default` when it names `default`, which stands for
     /// those of Docker's set the caller holds.
-    Named { caps: CapSet, with_default: bool },
+    Named {
+        caps: CapSet,
+        with_default: bool,
+    },
 }
 
 /// `--keep` as written: `all`, `none`, `default` alone (the same as no
@@ -171,12 +174,13 @@ pub fn resolve_ids(request: &Request) -> anyhow::Result<IdChange> {
     let mut change = IdChange::default();
     if let Some(spec) = &request.user {
         let passwd_text = passwd::read(passwd::PASSWD)?;
-        let Ids { uid, gid, groups } =
-            passwd::resolve_user(spec, passwd_text.as_deref(), group.as_deref()).map_err(|e| usage(format!("--user: {e}")))?;
+        let Ids { uid, gid, groups } = passwd::resolve_user(spec, passwd_text.as_deref(), group.as_deref())
+            .map_err(|e| usage(format!("--user: {e}")))?;
         change = IdChange { uid: Some(uid), gid: Some(gid), groups: Some(groups) };
     }
     if let Some(list) = &request.groups {
-        change.groups = Some(passwd::resolve_groups(list, group.as_deref()).map_err(|e| usage(format!("--groups: {e}")))?);
+        change.groups =
+            Some(passwd::resolve_groups(list, group.as_deref()).map_err(|e| usage(format!("--groups: {e}")))?);
     }
     Ok(change)
 }
@@ -200,7 +204,10 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
         Keep::Named { caps: named, with_default } => {
             let unknown = named.minus(known);
             if !unknown.is_empty() {
-                return Err(usage(format!("--keep: the running kernel does not know {unknown} (its last capability is {})", caller.last_cap)));
+                return Err(usage(format!(
+                    "--keep: the running kernel does not know {unknown} (its last capability is {})",
+                    caller.last_cap
+                )));
             }
             let missing = named.minus(held);
             if !missing.is_empty() {
@@ -223,14 +230,22 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
     } else {
         (Sets { effective: CapSet::EMPTY, permitted: CapSet::EMPTY, inheritable: CapSet::EMPTY }, CapSet::EMPTY)
     };
-    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs, new_keyring: request.new_keyring })
+    Ok(Plan {
+        ids,
+        bounding: kept,
+        sets,
+        ambient,
+        no_new_privs: request.no_new_privs,
+        new_keyring: request.new_keyring,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FULL: Caller = Caller { last_cap: 40, permitted: CapSet(0x1ff_ffff_ffff), bounding: CapSet(0x1ff_ffff_ffff), euid: 0 };
+    const FULL: Caller =
+        Caller { last_cap: 40, permitted: CapSet(0x1ff_ffff_ffff), bounding: CapSet(0x1ff_ffff_ffff), euid: 0 };
 
     fn request(words: &[&str]) -> anyhow::Result<Request> {
         let options = Options::from_args(&["capdrop"], words).map_err(|e| anyhow::anyhow!(e.output))?;
@@ -290,12 +305,18 @@ mod tests {
         const DOCKER: u64 = 0xa80425fb;
         let plan = plan_for(&["--keep", "DEFAULT,sys_ptrace", "true"], None, FULL).expect("valid");
         assert_eq!(plan.bounding, CapSet(DOCKER | 1 << 19));
-        assert_eq!(plan_for(&["--keep", "default", "true"], None, FULL).expect("valid"), plan_for(&["true"], None, FULL).expect("valid"));
+        assert_eq!(
+            plan_for(&["--keep", "default", "true"], None, FULL).expect("valid"),
+            plan_for(&["true"], None, FULL).expect("valid")
+        );
         let dropped = plan_for(&["--keep", "net_admin,default", "--drop", "kill", "true"], None, FULL).expect("valid");
         assert_eq!(dropped.bounding, CapSet((DOCKER | 1 << 12) & !(1 << 5)));
         // Like the default alone, it leaves out what the caller lacks.
         let no_chown = Caller { bounding: CapSet(FULL.bounding.0 & !1), ..FULL };
-        assert_eq!(plan_for(&["--keep", "default,sys_ptrace", "true"], None, no_chown).expect("valid").bounding, CapSet((DOCKER | 1 << 19) & !1));
+        assert_eq!(
+            plan_for(&["--keep", "default,sys_ptrace", "true"], None, no_chown).expect("valid").bounding,
+            CapSet((DOCKER | 1 << 19) & !1)
+        );
         // A non-root user gets a listed default through the ambient set.
         let nobody = plan_for(&["--keep", "default,net_admin", "true"], Some(65534), FULL).expect("valid");
         assert_eq!(nobody.ambient, CapSet(DOCKER | 1 << 12));

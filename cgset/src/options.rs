@@ -16,7 +16,7 @@ use crate::values::{self, Limit};
     note = "Without PROG, cgset applies and exits. ISOKIT_TRACE=1 prints the\nvalues written. The manual: man cgset.",
     error_code(125, "cgset itself failed (bad value, a cgroup could not be made or joined)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Place a process in a cgroup with resource limits, then exec PROG in it.
 pub struct Options {
@@ -147,8 +147,12 @@ impl Options {
             cpuset: self.cpuset.as_deref().map(values::parse_cpu_list).transpose().map_err(usage)?,
             devices: match (self.devices.as_deref(), self.device_allow.is_empty()) {
                 (None, true) => None,
-                (None | Some("default"), _) => Some(crate::devices::rules(&self.device_allow).map_err(|e| usage(e.to_string()))?),
-                (Some(other), _) => return Err(usage(format!("invalid --devices '{other}' (the one set is 'default')"))),
+                (None | Some("default"), _) => {
+                    Some(crate::devices::rules(&self.device_allow).map_err(|e| usage(e.to_string()))?)
+                }
+                (Some(other), _) => {
+                    return Err(usage(format!("invalid --devices '{other}' (the one set is 'default')")))
+                }
             },
             settings,
         })

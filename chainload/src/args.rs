@@ -132,7 +132,8 @@ mod tests {
 
     #[test]
     fn non_utf8_own_option_is_a_usage_error() {
-        let argv = vec![OsString::from("t"), OsString::from("--value"), OsString::from_vec(vec![0xff]), OsString::from("p")];
+        let argv =
+            vec![OsString::from("t"), OsString::from("--value"), OsString::from_vec(vec![0xff]), OsString::from("p")];
         assert!(matches!(split::<Opts>("t", &argv), Err(Exit::Usage(_))));
     }
 

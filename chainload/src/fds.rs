@@ -33,11 +33,7 @@ impl FdSet {
 
     /// Open fds that were not inherited and would survive exec.
     pub(crate) fn leaks(&self) -> Vec<RawFd> {
-        list_open_fds()
-            .into_iter()
-            .filter(|fd| !self.0.contains(fd))
-            .filter(|&fd| !is_close_on_exec(fd))
-            .collect()
+        list_open_fds().into_iter().filter(|fd| !self.0.contains(fd)).filter(|&fd| !is_close_on_exec(fd)).collect()
     }
 }
 

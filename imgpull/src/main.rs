@@ -18,8 +18,8 @@ use anyhow::Context;
 use argh::FromArgs;
 use chainload::{Chained, Tool};
 
-use platform::Platform;
 use imgstore::Reference;
+use platform::Platform;
 use registry::Registry;
 
 #[derive(FromArgs)]
@@ -29,7 +29,7 @@ use registry::Registry;
     example = "From a registry on this machine, then its root filesystem:\n  $ imgpull localhost:5000/demo:1\n  $ ls \"$(imgunpack localhost:5000/demo:1)\"",
     example = "The arm64 image of Docker Hub's alpine:\n  $ imgpull --platform linux/arm64 alpine:3.20",
     note = "Every blob is checked against its digest. ISOKIT_TRACE=1 prints the\nmanifest and the blobs fetched. The manual: man imgpull.",
-    error_code(125, "imgpull failed (bad reference, registry or network, digest mismatch)"),
+    error_code(125, "imgpull failed (bad reference, registry or network, digest mismatch)")
 )]
 /// Pull an image from a registry into the isokit image store.
 struct Options {
@@ -75,7 +75,8 @@ fn main() -> ExitCode {
 
 fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&options.reference).map_err(|err| chainload::usage(chainload::describe(&err)))?;
-    let platform = Platform::parse(options.platform.as_deref()).map_err(|err| chainload::usage(chainload::describe(&err)))?;
+    let platform =
+        Platform::parse(options.platform.as_deref()).map_err(|err| chainload::usage(chainload::describe(&err)))?;
     let dir = imgstore::default_dir(options.store);
 
     if options.print_name {

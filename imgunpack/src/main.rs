@@ -25,7 +25,7 @@ use nix::sys::stat::Mode;
     help_triggers("-h", "--help"),
     example = "Unpack a pulled image and list its root:\n  $ ls \"$(imgunpack localhost:5000/demo:1)\"",
     note = "Prints STORE/rootfs/HEX (the manifest digest), made aside and renamed\ninto place; an image already unpacked is not made again.\nISOKIT_TRACE=1 prints the layers applied. The manual: man imgunpack.",
-    error_code(125, "imgunpack failed (not in the store, a layer refused or not matching)"),
+    error_code(125, "imgunpack failed (not in the store, a layer refused or not matching)")
 )]
 /// Unpack a stored image into a root filesystem no layer can escape.
 struct Options {
@@ -77,9 +77,18 @@ fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<Ex
         }
         let report = result?;
         if let Some(first) = report.skipped_devices.first() {
-            eprintln!("imgunpack: left out {} device node(s) of '{name}', first '{}' (--devices makes them)", report.skipped_devices.len(), first.display());
+            eprintln!(
+                "imgunpack: left out {} device node(s) of '{name}', first '{}' (--devices makes them)",
+                report.skipped_devices.len(),
+                first.display()
+            );
         }
-        tool.trace(format_args!("{name}: {} layers, {} entries into {}", layers.len(), report.entries, target.display()));
+        tool.trace(format_args!(
+            "{name}: {} layers, {} entries into {}",
+            layers.len(),
+            report.entries,
+            target.display()
+        ));
     }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", target.display()).and_then(|()| stdout.flush()).context("write to stdout")?;
@@ -88,15 +97,23 @@ fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<Ex
 
 /// Apply every layer in `aside`, then rename it to `target`. Another
 /// imgunpack that finished first is fine: its root is the same.
-fn make(store: &Store, aside: &Path, target: &Path, layers: &[unpack::Layer], options: &layer::Options) -> anyhow::Result<layer::Report> {
+fn make(
+    store: &Store,
+    aside: &Path,
+    target: &Path,
+    layers: &[unpack::Layer],
+    options: &layer::Options,
+) -> anyhow::Result<layer::Report> {
     fs::create_dir(aside).with_context(|| format!("create '{}'", aside.display()))?;
     let root = open(aside, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open '{}'", aside.display()))?;
     let mut report = layer::Report::default();
     for (index, layer) in layers.iter().enumerate() {
-        unpack::apply(store, &root, layer, options, &mut report).with_context(|| format!("layer {} ('{}')", index + 1, layer.blob))?;
+        unpack::apply(store, &root, layer, options, &mut report)
+            .with_context(|| format!("layer {} ('{}')", index + 1, layer.blob))?;
     }
-    fs::set_permissions(aside, std::os::unix::fs::PermissionsExt::from_mode(0o755)).with_context(|| format!("chmod '{}'", aside.display()))?;
+    fs::set_permissions(aside, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .with_context(|| format!("chmod '{}'", aside.display()))?;
     match fs::rename(aside, target) {
         Ok(()) => Ok(report),
         Err(_) if target.is_dir() => {

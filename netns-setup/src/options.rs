@@ -19,7 +19,7 @@ use crate::cidr::{parse_ip, Cidr};
     note = "ISOKIT_TRACE=1 prints what was made. The manual: man netns-setup.",
     error_code(125, "netns-setup itself failed (bad option, a link could not be made)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Wire the network namespace of a container, then exec PROG in it.
 pub struct Options {
@@ -138,7 +138,9 @@ impl Options {
         }
         let host_side = match (&self.bridge, self.host_addr) {
             (Some(_), Some(_)) => {
-                return Err(usage("--bridge and --host-addr are mutually exclusive (the bridge holds the host's address)"));
+                return Err(usage(
+                    "--bridge and --host-addr are mutually exclusive (the bridge holds the host's address)",
+                ));
             }
             (Some(bridge), None) => HostSide::Bridge(bridge.clone()),
             (None, Some(addr)) => HostSide::Address(addr),
@@ -146,7 +148,11 @@ impl Options {
         };
         if let Some(mtu) = self.mtu {
             if !MTU_RANGE.contains(&mtu) {
-                return Err(usage(format!("invalid --mtu {mtu}: must be {} to {}", MTU_RANGE.start(), MTU_RANGE.end())));
+                return Err(usage(format!(
+                    "invalid --mtu {mtu}: must be {} to {}",
+                    MTU_RANGE.start(),
+                    MTU_RANGE.end()
+                )));
             }
             let v6 = self.addr.iter().chain(self.host_addr.iter()).any(|a| a.addr.is_ipv6());
             if v6 && mtu < IPV6_MIN_MTU {
@@ -215,8 +221,22 @@ mod tests {
 
     #[test]
     fn a_full_veth_plan() {
-        let plan = plan(&["--veth", "ve-web", "--bridge", "br0", "--addr", "10.88.0.2/16", "--addr", "fd00::2/64", "--gateway", "10.88.0.1", "--mtu", "1400", "sh"])
-            .expect("valid");
+        let plan = plan(&[
+            "--veth",
+            "ve-web",
+            "--bridge",
+            "br0",
+            "--addr",
+            "10.88.0.2/16",
+            "--addr",
+            "fd00::2/64",
+            "--gateway",
+            "10.88.0.1",
+            "--mtu",
+            "1400",
+            "sh",
+        ])
+        .expect("valid");
         let veth = plan.veth.expect("veth");
         assert_eq!(veth.inside, "eth0");
         assert_eq!(veth.addrs.len(), 2);
@@ -226,7 +246,12 @@ mod tests {
 
     #[test]
     fn veth_options_require_veth() {
-        for words in [&["--addr", "10.0.0.2/8", "true"][..], &["--bridge", "br0", "true"], &["--mtu", "1500", "true"], &["--ifname", "x", "true"]] {
+        for words in [
+            &["--addr", "10.0.0.2/8", "true"][..],
+            &["--bridge", "br0", "true"],
+            &["--mtu", "1500", "true"],
+            &["--ifname", "x", "true"],
+        ] {
             assert!(plan(words).is_err(), "{words:?}");
         }
     }

@@ -14,7 +14,7 @@ use chainload::{usage, Chained};
     note = "Run it inside unshare-lite --mount. ISOKIT_TRACE=1 prints what was\nmounted. The manual: man pivot.",
     error_code(125, "pivot itself failed (bad option, not in a new mount namespace)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Switch into NEWROOT with its own /proc, /dev and /sys, then exec PROG.
 pub struct Options {

@@ -14,7 +14,7 @@ use chainload::{usage, Chained};
     note = "Run it after capdrop: the kernel needs no_new_privs, and the rules tied\nto capabilities are decided on the bounding set scfilter runs with.\nISOKIT_TRACE=1 prints the profile's size. The manual: man scfilter.",
     error_code(125, "scfilter itself failed (bad option or profile, the kernel refused)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Load a seccomp filter (Docker's default profile), then exec PROG.
 pub struct Options {

@@ -17,7 +17,7 @@ use nix::unistd::{Gid, Uid};
     note = "The init keeps only CAP_KILL and shows as 'unshare-lite-init PROG'.\nISOKIT_TRACE=1 prints what was made. The manual: man unshare-lite.",
     error_code(125, "unshare-lite itself failed (bad option, a namespace could not be made)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Create new Linux namespaces, then exec PROG inside them.
 pub struct Options {
@@ -229,7 +229,8 @@ impl Options {
             pid,
             as_pid1: self.as_pid1,
             new_session: self.new_session,
-            time: time.then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
+            time: time
+                .then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
             hostname: self.hostname.clone(),
             propagation: self.propagation.unwrap_or(Propagation::Private),
             mount_proc: self.mount_proc,
