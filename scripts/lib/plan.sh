@@ -20,10 +20,15 @@
 
 usage() {
     cat <<'HELP'
-Usage: contain [OPTIONS] [--] CMD [ARGS...]
+Usage: contain [OPTIONS] IMAGE [CMD [ARGS...]]
+       contain [OPTIONS] -- CMD [ARGS...]
 
 Run CMD in a new container: its own namespaces, root filesystem, cgroup and
 capabilities, made by chaining the isokit tools. Options are docker run's.
+IMAGE (the first word that is not an option) is pulled from its registry
+on first use (imgpull) and run with its own Entrypoint, Cmd, Env,
+WorkingDir and User; `--` instead means the default root (--rootfs, --tar
+or the built-in busybox image).
 
 Options:
   --name NAME           container name (unique; default: a generated one)
@@ -31,6 +36,8 @@ Options:
                         made on first use with scripts/mkrootfs)
   --tar FILE            use an image tarball (docker export, minirootfs),
                         unpacked once and cached
+  --pull WHEN           with IMAGE: missing (default: pull if not in the
+                        store), always, or never
   --hostname NAME       hostname inside (default: the container name)
   --net MODE            none (default: only lo), bridge (a veth on isokit0,
                         made with scripts/netbridge) or host (no new network
@@ -70,6 +77,7 @@ Options:
 
 Examples:
   sudo scripts/contain -- sh -c 'hostname; id; ip addr'
+  sudo scripts/contain localhost:5000/web:1
   sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
   sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
   sudo scripts/contain --device /dev/fuse -- ls -l /dev/fuse
@@ -80,9 +88,9 @@ HELP
 }
 
 
-name='' rootfs='' tar='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
+name='' rootfs='' tar='' image='' pull=missing hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
 memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
-volumes=() tmpfses=() cap_add=() cap_drop=() envs=() security_opts=() devices=()
+volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
 
 need_value() {
     [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
@@ -97,6 +105,7 @@ plan_options() {
         --name) need_value "$@"; name=$2; shift ;;
         --rootfs) need_value "$@"; rootfs=$2; shift ;;
         --tar) need_value "$@"; tar=$2; shift ;;
+        --pull) need_value "$@"; pull=$2; shift ;;
         --hostname) need_value "$@"; hostname=$2; shift ;;
         --net | --network) need_value "$@"; net=$2; shift ;;
         --ip) need_value "$@"; ip=$2; shift ;;
@@ -133,11 +142,13 @@ plan_options() {
         --explain) explain=1 ;;
         --) shift; break ;;
         -*) usage_error "unrecognized option '$1'" ;;
-        *) break ;;
+        *) image=$1; shift; break ;;
         esac
         shift
     done
-    (($# > 0)) || usage_error "missing command to run"
+    # With an IMAGE the command may be empty (the image's Cmd); after --
+    # there is no image, so there must be a command.
+    [[ -n $image || $# -gt 0 ]] || usage_error "missing command to run"
     command=("$@")
 }
 
@@ -145,6 +156,8 @@ plan_options() {
 plan_check() {
     [[ -z $name ]] || valid_name "$name" || usage_error "invalid name '$name' (letters, digits, '_', '.', '-'; at most 63)"
     [[ -z $rootfs || -z $tar ]] || usage_error "--rootfs and --tar are mutually exclusive"
+    [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
+    case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
     case $net in none | bridge | host) ;; *) usage_error "invalid --net '$net' (none, bridge, host)" ;; esac
     [[ -z $ip || $net == bridge ]] || usage_error "--ip requires --net bridge"
     [[ -z $ip ]] || valid_container_address "$ip" ||
@@ -205,7 +218,11 @@ plan_device() {
 # and image_args (mkrootfs's). A shared image is never written: overlay.
 plan_image() {
     image_kind=dir image_args=()
-    if [[ -n $tar ]]; then
+    if [[ -n $image ]]; then
+        # The runner pulls and unpacks it (resolve_registry_image), then
+        # plan_image_config takes its configuration.
+        image_kind=registry
+    elif [[ -n $tar ]]; then
         [[ -r $tar ]] || die "cannot read image tarball '$tar'"
         local digest
         digest=$(sha256sum "$tar") || die "cannot read image tarball '$tar'"
@@ -216,7 +233,22 @@ plan_image() {
         image_kind=busybox image_args=(busybox)
     fi
     [[ $image_kind == dir ]] || overlay=1
-    rootfs=$(realpath -m "$rootfs")
+    [[ $image_kind == registry ]] || rootfs=$(realpath -m "$rootfs")
+}
+
+# plan_image_config: an image's own configuration, as imgpull
+# --print-config gives it (IMAGE_ENTRYPOINT, IMAGE_CMD, IMAGE_ENV,
+# IMAGE_WORKDIR, IMAGE_USER), under the options, as docker run does: the
+# command replaces Cmd and follows Entrypoint; -e overrides Env; -w and
+# --user override WorkingDir and User.
+plan_image_config() {
+    ((${#command[@]})) || command=("${IMAGE_CMD[@]}")
+    command=("${IMAGE_ENTRYPOINT[@]}" "${command[@]}")
+    ((${#command[@]})) || usage_error "no command: the image '$image' has no Entrypoint or Cmd"
+    image_envs=("${IMAGE_ENV[@]}")
+    [[ -n $workdir || -z $IMAGE_WORKDIR || $IMAGE_WORKDIR == / ]] || workdir=$IMAGE_WORKDIR
+    [[ -n $user ]] || user=$IMAGE_USER
+    overlay=1
 }
 
 # A short, stable host-side veth name (IFNAMSIZ is 16 with the NUL).
@@ -236,6 +268,8 @@ plan_chain() {
     local address=$1
     chain_env=(env -i --default-signal)
     chain_env+=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "HOSTNAME=$hostname" HOME=/root)
+    # An image's Env comes after the defaults (its PATH wins), -e after it.
+    chain_env+=("${image_envs[@]}")
     [[ -t 0 && -n ${TERM:-} ]] && chain_env+=("TERM=$TERM")
     [[ -n ${ISOKIT_TRACE:-} ]] && chain_env+=("ISOKIT_TRACE=$ISOKIT_TRACE")
     chain_env+=("${envs[@]}")
