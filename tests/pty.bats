@@ -37,7 +37,9 @@ match() {
     # shellcheck disable=SC2016
     probe+='grep " /dev/pts " /proc/self/mountinfo | cut -d" " -f3,9 | sed "s/^/M=/"; '
     # shellcheck disable=SC2016
-    probe+='echo F""DS; ls -l /proc/$$/fd | sed -n "s/.* -> //p"; echo E""ND\n'
+    # (no pipeline: the shell would hold its pipe while ls looks)
+    # shellcheck disable=SC2016
+    probe+='echo F""DS; for f in /proc/$$/fd/*; do readlink $f; done; echo E""ND\n'
     run term 'expect:# ' "send:$probe" 'expect:T=(\S+ D=\d+ F=\d+ J=\d+)' 'expect:M=(\S+ \S+)' 'expect:FDS\r\n((?:.*\r\n)*?)END' \
         'send:exit 7\n' -- "${RELAY[@]}" /bin/sh -i
     assert_status 0
