@@ -72,10 +72,12 @@ match() {
 
 @test "--relay: Ctrl-C interrupts sleep inside, the shell survives" {
     SECONDS=0
-    run term 'expect:# ' 'send:sleep 30\n' 'sleep:0.5' 'send:\x03' 'send:echo "R=$?"\n' 'expect:R=(\d+)' \
+    # The job says when it runs: by then the shell has made it the
+    # terminal's foreground job.
+    run term 'expect:# ' 'send:sh -c "echo ST""ARTED; exec sleep 30"\n' 'expect:STARTED' 'send:\x03' 'send:echo "R=$?"\n' 'expect:R=(\d+)' \
         'send:echo alive\n' 'expect:\r\n(alive)\r\n' 'send:exit 0\n' -- "${RELAY[@]}" /bin/sh -i
-    assert_equal "$(match 2)" 130
-    assert_equal "$(match 3)" alive
+    assert_equal "$(match 3)" 130
+    assert_equal "$(match 4)" alive
     [[ $output == *"status 0"* ]] || fail "$output"
     ((SECONDS < 20)) || fail "took ${SECONDS}s: sleep was not interrupted"
 }
@@ -89,7 +91,7 @@ match() {
     run term 'expect:# ' 'send:kill -9 $$\n' -- "${RELAY[@]}" /bin/sh -i
     [[ $output == *$'status 137\nmodes: same'* ]] || fail "$output"
     # SIGTERM to the chain: relayed to the program, which dies of it.
-    run term 'sleep:1' modes 'kill:TERM' -- "${RELAY[@]}" sleep 30
+    run term modes 'kill:TERM' -- "${RELAY[@]}" sleep 30
     [[ $output == *$'modes: raw\nstatus 143\nmodes: same'* ]] || fail "$output"
     # SIGHUP: the relay hangs the terminal inside up; the shell dies of SIGHUP.
     run term 'expect:# ' modes 'kill:HUP' -- "${RELAY[@]}" /bin/sh -i
@@ -169,4 +171,23 @@ match() {
     run --separate-stderr ptyrun --console-socket "$BATS_TEST_TMPDIR/none" -- true
     assert_status 125
     assert_equal "$stderr" "ptyrun: connect to console socket '$BATS_TEST_TMPDIR/none': No such file or directory"
+}
+
+@test "--relay after capdrop: the relay and the shell run as the container's user" {
+    # The order contain -it uses: the relay as little privileged as PROG.
+    # shellcheck disable=SC2016 # expanded by the shell inside
+    run term 'expect:\$ ' 'send:echo "U=$(id -u) $(tty) R=$(ls /proc/$PPID/fd >/dev/null 2>&1 && echo readable || echo denied)"\n' 'expect:U=(\d+ \S+ R=\w+)' 'send:exit 5\n' -- \
+        unshare-lite --mount --pid --new-session -- pivot --bind "$BIN:/dev/.isokit:ro" --next-from-host "$IMG" -- \
+        capdrop --user nobody -- /dev/.isokit/ptyrun --relay -- /bin/sh -i
+    [[ $output == *$'status 5\nmodes: same'* ]] || fail "$output"
+    # The relay runs as nobody too, but is non-dumpable: its fds (the
+    # caller's terminal among them) are out of reach of the shell.
+    assert_equal "$(match 2)" "65534 /dev/pts/0 R=denied"
+}
+
+@test "--relay with stdin not a terminal: no raw mode, end of input is end of file inside" {
+    # cat reads the terminal inside: the line (echoed by the terminal, then
+    # by cat), then end of file, and cat exits.
+    run --separate-stderr sandboxed sh -c "printf 'hi\n' | timeout 20 ${RELAY[*]} /bin/cat; echo \"status \$?\""
+    assert_equal "$(tr -d '\r' <<<"$output")" $'hi\nhi\nstatus 0'
 }

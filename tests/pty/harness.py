@@ -10,7 +10,8 @@
         winsize:RxC    set the window size (the kernel sends SIGWINCH)
         kill:SIG       send SIG to CMD
         sleep:SECS     wait
-        modes          print "modes: raw" or "modes: cooked" (ICANON)
+        modes          wait (5 s) for raw mode, then print "modes: raw" or
+                       "modes: cooked" (ICANON)
       Then waits for CMD (20 s) and prints "status N" (128+N if killed by
       N) and "modes: same" or "modes: changed" (tcgetattr before and after).
       The whole transcript is written to $HARNESS_LOG if set.
@@ -114,6 +115,10 @@ def term(args):
                 while time.monotonic() < end:
                     pump(max(0, end - time.monotonic()))
             elif kind == "modes":
+                # Give the chain up to 5 s to start and switch to raw.
+                end = time.monotonic() + 5
+                while termios.tcgetattr(slave)[3] & termios.ICANON and time.monotonic() < end:
+                    pump(0.05)
                 lflag = termios.tcgetattr(slave)[3]
                 print("modes:", "cooked" if lflag & termios.ICANON else "raw")
             else:
