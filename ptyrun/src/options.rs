@@ -62,3 +62,35 @@ impl Options {
         Ok(mode)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(relay: bool, console_fd: Option<RawFd>, console_socket: Option<&str>, command: &[&str]) -> Options {
+        Options {
+            relay,
+            console_fd,
+            console_socket: console_socket.map(PathBuf::from),
+            command: command.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn exactly_one_mode() {
+        assert!(matches!(options(true, None, None, &["sh"]).mode(), Ok(Mode::Relay)));
+        assert!(matches!(options(false, Some(3), None, &["sh"]).mode(), Ok(Mode::ConsoleFd(3))));
+        assert!(matches!(options(false, None, Some("/s"), &["sh"]).mode(), Ok(Mode::ConsoleSocket(_))));
+        assert!(options(false, None, None, &["sh"]).mode().is_err());
+        assert!(options(true, Some(3), None, &["sh"]).mode().is_err());
+        assert!(options(false, Some(3), Some("/s"), &["sh"]).mode().is_err());
+    }
+
+    #[test]
+    fn the_socket_cannot_be_stdio_and_a_command_is_needed() {
+        for fd in 0..3 {
+            assert!(options(false, Some(fd), None, &["sh"]).mode().is_err());
+        }
+        assert!(options(true, None, None, &[]).mode().is_err());
+    }
+}
