@@ -11,6 +11,7 @@ mod relay;
 #[allow(unsafe_code)]
 mod sys;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use chainload::Tool;
@@ -24,10 +25,8 @@ fn main() -> ExitCode {
 
 /// Check the options, open the terminal pair (checked to be the
 /// container's), then relay, or send the master and exec.
-fn run(tool: &Tool) -> anyhow::Result<ExitCode> {
-    let (options, tail) = tool.parse::<Options>();
+fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let mode = options.mode()?;
-    chainload::sys::refuse_setuid()?;
     // The relay lives on inside the container with the caller's terminal
     // as its stdio: no process there may ptrace it or read its fds.
     chainload::sys::set_non_dumpable()?;
