@@ -191,3 +191,41 @@ match() {
     run --separate-stderr sandboxed sh -c "printf 'hi\n' | timeout 20 ${RELAY[*]} /bin/cat; echo \"status \$?\""
     assert_equal "$(tr -d '\r' <<<"$output")" $'hi\nhi\nstatus 0'
 }
+
+# contain -t and cexec -t: the relay is the chain's last step, after
+# capdrop and scfilter. Each test has its own state directory.
+contain_env=(env ISOKIT_IMAGES="$BATS_TEST_DIRNAME/../target/test-images")
+
+@test "contain -t: a prompt on the container's own pts, the window size, Ctrl-C, exit 7, modes restored" {
+    local state="$BATS_TEST_TMPDIR/state"
+    # shellcheck disable=SC2016 # expanded by the shell inside
+    run term 'expect:# ' 'send:echo "T=$(tty) D=$(stat -c %d /dev/pts)"; stty size\n' 'expect:T=(\S+ D=\d+)' 'expect:\r\n(\d+ \d+)\r\n' \
+        modes 'winsize:40x100' 'sleep:0.3' 'send:stty size\n' 'expect:\r\n(\d+ \d+)\r\n' \
+        'send:sh -c "echo ST""ARTED; exec sleep 30"\n' 'expect:STARTED' 'send:\x03' 'send:echo "R=$?"\n' 'expect:R=(\d+)' \
+        'send:exit 7\n' -- "${contain_env[@]}" ISOKIT_STATE="$state" "$ROOT/scripts/contain" -t -- sh -i
+    local tty dev
+    read -r tty dev <<<"$(match 2 | sed 's/[A-Z]=//g')"
+    [[ $tty =~ ^/dev/pts/[0-9]+$ ]] || fail "tty: $tty; $output"
+    [[ $dev != "$(stat -c %d /dev/pts)" ]] || fail "the container's /dev/pts is the host's"
+    assert_equal "$(match 3)" "24 80"
+    assert_equal "$(match 4)" "40 100"
+    assert_equal "$(match 6)" 130
+    [[ $output == *"modes: raw"* ]] || fail "not raw while running: $output"
+    [[ $output == *$'status 7\nmodes: same'* ]] || fail "$output"
+}
+
+@test "cexec -t: a shell with job control on the container's own pts" {
+    local state="$BATS_TEST_TMPDIR/state"
+    sandboxed_bg "${contain_env[@]}" ISOKIT_STATE="$state" "$ROOT/scripts/contain" --name tjob -- sleep 60
+    wait_for test -s "$state/tjob/pid"
+    # Job control: a background job, listed by the shell, brought back.
+    run term 'expect:# ' 'send:tty; sleep 30 &\n' 'expect:(/dev/pts/\d+)' 'send:jobs\n' 'expect:(\[1\]\+?\s+Running)' \
+        'send:kill %1; wait %1; echo "W=$?"\n' 'expect:W=(\d+)' 'send:exit 4\n' -- \
+        env ISOKIT_STATE="$state" "$ROOT/scripts/cexec" -it tjob sh -i
+    kill -TERM "$BG_PID"
+    wait "$BG_PID" || true
+    [[ $(match 2) =~ ^/dev/pts/[0-9]+$ ]] || fail "tty: $output"
+    [[ $(match 3) == "[1]"* ]] || fail "jobs: $output"
+    assert_equal "$(match 4)" 143
+    [[ $output == *"status 4"* ]] || fail "$output"
+}

@@ -71,7 +71,10 @@ Options:
   --env-file FILE       read KEY=VALUE lines from FILE
   -w, --workdir DIR     working directory inside (needs /bin/sh in the image)
   -d, --detach          run in the background; output goes to a log (clogs)
-  -i, -t, -it           accepted: CMD gets this terminal as it is
+  -t, -it               CMD gets a terminal of the container's own devpts
+                        (ptyrun --relay): a prompt, job control, the window
+                        size followed; this terminal is raw meanwhile
+  -i                    accepted: stdin is always passed on
   --explain             print the chain, one step per line, and exit
   -h, --help            this help
 
@@ -88,7 +91,7 @@ HELP
 }
 
 
-name='' rootfs='' tar='' image='' pull=missing hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
+name='' rootfs='' tar='' image='' pull=missing tty='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
 memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
 volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
 
@@ -138,7 +141,8 @@ plan_options() {
             ;;
         -w | --workdir) need_value "$@"; workdir=$2; shift ;;
         -d | --detach) detach=1 ;;
-        -i | -t | -it | -ti | --interactive | --tty) ;;
+        -t | -it | -ti | --tty) tty=1 ;;
+        -i | --interactive) ;;
         --explain) explain=1 ;;
         --) shift; break ;;
         -*) usage_error "unrecognized option '$1'" ;;
@@ -343,6 +347,11 @@ plan_chain() {
         [[ $seccomp == /* ]] && scfilter_args=(--profile /dev/.isokit-seccomp.json)
         chain_scfilter=(/dev/.isokit/scfilter "${scfilter_args[@]}")
     fi
+    # The terminal relay runs last, with the container's user,
+    # capabilities and filter: it holds the caller's terminal, CMD only
+    # the inner one.
+    chain_pty=()
+    [[ -n $tty ]] && chain_pty=(/dev/.isokit/ptyrun --relay)
 
     chain_command=("${command[@]}")
     if [[ -n $workdir ]]; then
@@ -354,7 +363,7 @@ plan_chain() {
 # One step per line, each word quoted for the shell: paste it into sh.
 plan_explain() {
     local step
-    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop chain_scfilter; do
+    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop chain_scfilter chain_pty; do
         local -n words=$step
         ((${#words[@]})) || continue
         printf '%q ' "${words[@]}"
@@ -371,5 +380,6 @@ plan_words() {
     ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
     chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" --)
     ((${#chain_scfilter[@]})) && chain_words+=("${chain_scfilter[@]}" --)
+    ((${#chain_pty[@]})) && chain_words+=("${chain_pty[@]}" --)
     chain_words+=("${chain_command[@]}")
 }
