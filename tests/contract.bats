@@ -34,6 +34,9 @@ declare -gA CHAIN=(
     # Run by `sandboxed` in a new network namespace whose parent (bats)
     # is outside it: loopback only, the outer namespace found by walking up.
     [netns-setup]="netns-setup"
+    # The relay forks: the contract holds for the program it runs, whose
+    # status the relay exits with.
+    [ptyrun]="ptyrun --relay"
 )
 
 setup_file() {

@@ -453,3 +453,78 @@ unpack_hostile() {
     assert_equal "$(find "$root" -not -user nobody | wc -l)" 0
     [[ ! -e $root/etc/motd ]] || fail "the whiteout did not apply"
 }
+
+# contain IMAGE: run by name, as docker run. Each test has its own store
+# (setup) and state directory. contain pulls from the loopback registry,
+# so its sandbox keeps the host's network namespace (contain --net none,
+# the default, makes the container's own and touches no link).
+contain_image() {
+    unshare --mount --uts --ipc --propagation private -- env ISOKIT_STATE="$BATS_TEST_TMPDIR/state" "$ROOT/scripts/contain" "$@"
+}
+
+@test "contain IMAGE pulls on first use and runs the image's Cmd with its Env, WorkingDir and User" {
+    local ref="127.0.0.1:$REGISTRY_PORT/demo:1"
+    run --separate-stderr contain_image "$ref"
+    assert_status 0
+    assert_equal "$output" "hello it's me from /app"
+    # Pulled into the store on the way.
+    run -0 imgpull --print-name "$ref"
+    run -0 imgpull --print-config "$ref"
+    # The image's User (1234, no passwd entry: gid of the same number),
+    # read from the kernel; -e, -w and --user override the image's.
+    run contain_image "$ref" sh -c 'grep -E "^(Uid|Gid):" /proc/self/status | cut -f1,2'
+    assert_equal "${lines[0]}" "Uid:	1234"
+    assert_equal "${lines[1]}" "Gid:	1234"
+    run contain_image -e GREETING=bye -w / --user 0 "$ref"
+    assert_equal "$output" "bye from /"
+    run contain_image --user 0 "$ref" id -u
+    assert_equal "$output" 0
+}
+
+@test "contain IMAGE writes to an overlay: the shared unpacked image stays as it was" {
+    local ref="127.0.0.1:$REGISTRY_PORT/demo:1"
+    run -0 contain_image --user 0 "$ref" sh -c 'echo dirty >/app/written; rm /bin/hard-sh; cat /app/written'
+    assert_equal "$output" dirty
+    local root
+    root=$(imgunpack "$ref")
+    [[ ! -e $root/app/written && -e $root/bin/hard-sh ]] || fail "the shared image was modified: $(ls "$root/app" "$root/bin/hard-sh")"
+    # crmi refuses nothing now: no container uses it any more.
+    run -0 "$ROOT/scripts/crmi" "$ref"
+}
+
+@test "--pull never refuses an image not in the store; --pull always pulls again" {
+    local ref="127.0.0.1:$REGISTRY_PORT/demo:1"
+    run --separate-stderr contain_image --pull never "$ref"
+    assert_status 125
+    assert_equal "$stderr" "contain: image '$ref' is not in the store (--pull never)"
+    [[ ! -e $STORE/rootfs ]] || fail "something was unpacked"
+    run -0 contain_image --pull missing "$ref" true
+    ISOKIT_TRACE=1 run -0 --separate-stderr contain_image --pull always "$ref" true
+    [[ $stderr == *"imgpull: "*"0 blobs fetched, 3 already present"* ]] || fail "$stderr"
+    run --separate-stderr contain_image --pull sometimes "$ref"
+    assert_status 125
+    assert_equal "${stderr_lines[0]}" "contain: invalid --pull 'sometimes' (missing, always, never)"
+}
+
+@test "a missing image fails with imgpull's one line and 125; an IMAGE and --rootfs conflict" {
+    run --separate-stderr contain_image "127.0.0.1:$REGISTRY_PORT/nosuch:1"
+    assert_status 125
+    [[ $stderr == "imgpull: "* && ${#stderr_lines[@]} == 1 ]] || fail "$stderr"
+    run --separate-stderr contain_image --rootfs / "127.0.0.1:$REGISTRY_PORT/demo:1"
+    assert_status 125
+    assert_equal "${stderr_lines[0]}" "contain: an IMAGE and --rootfs or --tar are mutually exclusive"
+}
+
+@test "ckill sends the image's StopSignal (SIGINT for the demo image) when not told which" {
+    local ref="127.0.0.1:$REGISTRY_PORT/demo:1" out="$BATS_TEST_TMPDIR/out"
+    export ISOKIT_STATE="$BATS_TEST_TMPDIR/state"
+    mkdir -p "$out"
+    # The trap writes to a volume: the container's log goes with its state.
+    run -0 contain_image -d --name stopper --user 0 -v "$out:/out" "$ref" \
+        sh -c 'trap "echo INT >/out/got; exit 0" INT; trap "echo TERM >/out/got; exit 0" TERM; echo ready >/out/ready; while :; do sleep 0.1; done'
+    wait_for test -s "$out/ready"
+    run -0 "$ROOT/scripts/ckill" stopper
+    wait_for test -s "$out/got"
+    assert_equal "$(cat "$out/got")" INT
+    wait_for test ! -e "$ISOKIT_STATE/stopper"
+}

@@ -20,10 +20,15 @@
 
 usage() {
     cat <<'HELP'
-Usage: contain [OPTIONS] [--] CMD [ARGS...]
+Usage: contain [OPTIONS] IMAGE [CMD [ARGS...]]
+       contain [OPTIONS] -- CMD [ARGS...]
 
 Run CMD in a new container: its own namespaces, root filesystem, cgroup and
 capabilities, made by chaining the isokit tools. Options are docker run's.
+IMAGE (the first word that is not an option) is pulled from its registry
+on first use (imgpull) and run with its own Entrypoint, Cmd, Env,
+WorkingDir and User; `--` instead means the default root (--rootfs, --tar
+or the built-in busybox image).
 
 Options:
   --name NAME           container name (unique; default: a generated one)
@@ -31,6 +36,8 @@ Options:
                         made on first use with scripts/mkrootfs)
   --tar FILE            use an image tarball (docker export, minirootfs),
                         unpacked once and cached
+  --pull WHEN           with IMAGE: missing (default: pull if not in the
+                        store), always, or never
   --hostname NAME       hostname inside (default: the container name)
   --net MODE            none (default: only lo), bridge (a veth on isokit0,
                         made with scripts/netbridge) or host (no new network
@@ -64,12 +71,16 @@ Options:
   --env-file FILE       read KEY=VALUE lines from FILE
   -w, --workdir DIR     working directory inside (needs /bin/sh in the image)
   -d, --detach          run in the background; output goes to a log (clogs)
-  -i, -t, -it           accepted: CMD gets this terminal as it is
+  -t, -it               CMD gets a terminal of the container's own devpts
+                        (ptyrun --relay): a prompt, job control, the window
+                        size followed; this terminal is raw meanwhile
+  -i                    accepted: stdin is always passed on
   --explain             print the chain, one step per line, and exit
   -h, --help            this help
 
 Examples:
   sudo scripts/contain -- sh -c 'hostname; id; ip addr'
+  sudo scripts/contain localhost:5000/web:1
   sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
   sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
   sudo scripts/contain --device /dev/fuse -- ls -l /dev/fuse
@@ -80,9 +91,9 @@ HELP
 }
 
 
-name='' rootfs='' tar='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
+name='' rootfs='' tar='' image='' pull=missing tty='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
 memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
-volumes=() tmpfses=() cap_add=() cap_drop=() envs=() security_opts=() devices=()
+volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
 
 need_value() {
     [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
@@ -97,6 +108,7 @@ plan_options() {
         --name) need_value "$@"; name=$2; shift ;;
         --rootfs) need_value "$@"; rootfs=$2; shift ;;
         --tar) need_value "$@"; tar=$2; shift ;;
+        --pull) need_value "$@"; pull=$2; shift ;;
         --hostname) need_value "$@"; hostname=$2; shift ;;
         --net | --network) need_value "$@"; net=$2; shift ;;
         --ip) need_value "$@"; ip=$2; shift ;;
@@ -129,15 +141,18 @@ plan_options() {
             ;;
         -w | --workdir) need_value "$@"; workdir=$2; shift ;;
         -d | --detach) detach=1 ;;
-        -i | -t | -it | -ti | --interactive | --tty) ;;
+        -t | -it | -ti | --tty) tty=1 ;;
+        -i | --interactive) ;;
         --explain) explain=1 ;;
         --) shift; break ;;
         -*) usage_error "unrecognized option '$1'" ;;
-        *) break ;;
+        *) image=$1; shift; break ;;
         esac
         shift
     done
-    (($# > 0)) || usage_error "missing command to run"
+    # With an IMAGE the command may be empty (the image's Cmd); after --
+    # there is no image, so there must be a command.
+    [[ -n $image || $# -gt 0 ]] || usage_error "missing command to run"
     command=("$@")
 }
 
@@ -145,6 +160,8 @@ plan_options() {
 plan_check() {
     [[ -z $name ]] || valid_name "$name" || usage_error "invalid name '$name' (letters, digits, '_', '.', '-'; at most 63)"
     [[ -z $rootfs || -z $tar ]] || usage_error "--rootfs and --tar are mutually exclusive"
+    [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
+    case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
     case $net in none | bridge | host) ;; *) usage_error "invalid --net '$net' (none, bridge, host)" ;; esac
     [[ -z $ip || $net == bridge ]] || usage_error "--ip requires --net bridge"
     [[ -z $ip ]] || valid_container_address "$ip" ||
@@ -205,7 +222,11 @@ plan_device() {
 # and image_args (mkrootfs's). A shared image is never written: overlay.
 plan_image() {
     image_kind=dir image_args=()
-    if [[ -n $tar ]]; then
+    if [[ -n $image ]]; then
+        # The runner pulls and unpacks it (resolve_registry_image), then
+        # plan_image_config takes its configuration.
+        image_kind=registry
+    elif [[ -n $tar ]]; then
         [[ -r $tar ]] || die "cannot read image tarball '$tar'"
         local digest
         digest=$(sha256sum "$tar") || die "cannot read image tarball '$tar'"
@@ -216,7 +237,22 @@ plan_image() {
         image_kind=busybox image_args=(busybox)
     fi
     [[ $image_kind == dir ]] || overlay=1
-    rootfs=$(realpath -m "$rootfs")
+    [[ $image_kind == registry ]] || rootfs=$(realpath -m "$rootfs")
+}
+
+# plan_image_config: an image's own configuration, as imgpull
+# --print-config gives it (IMAGE_ENTRYPOINT, IMAGE_CMD, IMAGE_ENV,
+# IMAGE_WORKDIR, IMAGE_USER), under the options, as docker run does: the
+# command replaces Cmd and follows Entrypoint; -e overrides Env; -w and
+# --user override WorkingDir and User.
+plan_image_config() {
+    ((${#command[@]})) || command=("${IMAGE_CMD[@]}")
+    command=("${IMAGE_ENTRYPOINT[@]}" "${command[@]}")
+    ((${#command[@]})) || usage_error "no command: the image '$image' has no Entrypoint or Cmd"
+    image_envs=("${IMAGE_ENV[@]}")
+    [[ -n $workdir || -z $IMAGE_WORKDIR || $IMAGE_WORKDIR == / ]] || workdir=$IMAGE_WORKDIR
+    [[ -n $user ]] || user=$IMAGE_USER
+    overlay=1
 }
 
 # A short, stable host-side veth name (IFNAMSIZ is 16 with the NUL).
@@ -236,6 +272,8 @@ plan_chain() {
     local address=$1
     chain_env=(env -i --default-signal)
     chain_env+=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "HOSTNAME=$hostname" HOME=/root)
+    # An image's Env comes after the defaults (its PATH wins), -e after it.
+    chain_env+=("${image_envs[@]}")
     [[ -t 0 && -n ${TERM:-} ]] && chain_env+=("TERM=$TERM")
     [[ -n ${ISOKIT_TRACE:-} ]] && chain_env+=("ISOKIT_TRACE=$ISOKIT_TRACE")
     chain_env+=("${envs[@]}")
@@ -309,6 +347,11 @@ plan_chain() {
         [[ $seccomp == /* ]] && scfilter_args=(--profile /dev/.isokit-seccomp.json)
         chain_scfilter=(/dev/.isokit/scfilter "${scfilter_args[@]}")
     fi
+    # The terminal relay runs last, with the container's user,
+    # capabilities and filter: it holds the caller's terminal, CMD only
+    # the inner one.
+    chain_pty=()
+    [[ -n $tty ]] && chain_pty=(/dev/.isokit/ptyrun --relay)
 
     chain_command=("${command[@]}")
     if [[ -n $workdir ]]; then
@@ -320,7 +363,7 @@ plan_chain() {
 # One step per line, each word quoted for the shell: paste it into sh.
 plan_explain() {
     local step
-    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop chain_scfilter; do
+    for step in chain_env chain_cgset chain_unshare chain_netns chain_pivot chain_capdrop chain_scfilter chain_pty; do
         local -n words=$step
         ((${#words[@]})) || continue
         printf '%q ' "${words[@]}"
@@ -337,5 +380,6 @@ plan_words() {
     ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
     chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" --)
     ((${#chain_scfilter[@]})) && chain_words+=("${chain_scfilter[@]}" --)
+    ((${#chain_pty[@]})) && chain_words+=("${chain_pty[@]}" --)
     chain_words+=("${chain_command[@]}")
 }
