@@ -188,6 +188,7 @@ refuses_late_version() {
     refuses_late_version scfilter --emit-bpf "$BATS_TEST_TMPDIR/bpf" --version
     refuses_late_version imgpull --print-name --version alpine
     refuses_late_version imgunpack --store "$BATS_TEST_TMPDIR" --version alpine
+    refuses_late_version ptyrun --relay --version true
 }
 
 help_word_is_a_program() {

@@ -149,7 +149,7 @@ run_example() {
 
 @test "each tool's --help is the short text of man/help/TOOL.txt" {
     local tool help
-    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack ptyrun; do
         help=$("$BIN/$tool" --help)
         assert_equal "$help" "$(cat "$ROOT/man/help/$tool.txt")" || return 1
     done
