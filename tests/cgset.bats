@@ -74,7 +74,7 @@ assert_no_cgroup_left() {
     assert_status 0
     assert_equal "${lines[0]}" 33554432
     assert_equal "${lines[1]}" 20
-    # v1: cpu.shares = 2 + ceil((200-1)*262142/9999), see cgset --help.
+    # v1: cpu.shares = 2 + ceil((200-1)*262142/9999), see cgset(1).
     if [[ $(cg_mode cpu) == v1 ]]; then assert_equal "${lines[2]}" 5220; else assert_equal "${lines[2]}" 200; fi
     # The command is in isokit/NAME of each hierarchy cgset drove, and of v2.
     local controller line

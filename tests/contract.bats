@@ -126,9 +126,9 @@ passes_status_through() {
 
 passes_tail_untouched() {
     # Options of the tool placed after the command belong to the command.
-    run --separate-stderr sandboxed ${CHAIN[$1]} -- sh -c 'for a in "$@"; do printf "[%s]" "$a"; done' x --help -- y '' "two words"
+    run --separate-stderr sandboxed ${CHAIN[$1]} -- sh -c 'for a in "$@"; do printf "[%s]" "$a"; done' x --help --version -- y '' "two words"
     assert_status 0
-    assert_equal "$output" "[--help][--][y][][two words]"
+    assert_equal "$output" "[--help][--version][--][y][][two words]"
 }
 
 @test "the tail is passed through untouched, options and -- included" {
@@ -169,6 +169,26 @@ help_exits_0() {
 
 @test "--help and --version print to stdout and exit 0" {
     each_tool help_exits_0
+}
+
+# --version is answered only as the first word; after one of the tool's own
+# options it is refused rather than ignored (so the help that lists it is true).
+refuses_late_version() {
+    run --separate-stderr sandboxed "$@"
+    assert_status 125
+    assert_equal "${stderr_lines[0]}" "$1: --version must come first"
+}
+
+@test "--version after the tool's own options is a usage error" {
+    refuses_late_version capdrop --show --version
+    refuses_late_version unshare-lite --uts --version true
+    refuses_late_version cgset --name "$CONTRACT_CGROUP" --version
+    refuses_late_version pivot --ro --version "$ROOTFS" true
+    refuses_late_version netns-setup --mtu 1500 --version true
+    refuses_late_version scfilter --emit-bpf "$BATS_TEST_TMPDIR/bpf" --version
+    refuses_late_version imgpull --print-name --version alpine
+    refuses_late_version imgunpack --store "$BATS_TEST_TMPDIR" --version alpine
+    refuses_late_version ptyrun --relay --version true
 }
 
 help_word_is_a_program() {

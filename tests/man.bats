@@ -149,13 +149,8 @@ run_example() {
 
 @test "each tool's --help is the short text of man/help/TOOL.txt" {
     local tool help
-    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack ptyrun; do
         help=$("$BIN/$tool" --help)
-        # Until the texts are applied to options.rs (man/help/README.md),
-        # the old help carries its usage line inside the notes.
-        if grep -q '^  Usage: ' <<<"$help"; then
-            skip "$tool still prints the long help (apply man/help/$tool.txt)"
-        fi
         assert_equal "$help" "$(cat "$ROOT/man/help/$tool.txt")" || return 1
     done
 }

@@ -151,7 +151,7 @@ JSON
 @test "--help teaches: usage, the default profile, examples, exit codes" {
     run scfilter --help
     assert_status 0
-    [[ $output == *"Usage: scfilter [--profile FILE] [--emit-bpf FILE] [--] PROG [ARGS...]"* ]] || fail "$output"
+    [[ $output == *"Usage: scfilter [OPTIONS] [--] PROG [ARGS...]"* ]] || fail "$output"
     [[ $output == *"Docker's default profile"* && $output == *"bwrap"* && $output == *"125"* ]] || fail "$output"
     run --separate-stderr scfilter
     assert_status 125

@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-
 /// Every capability this program knows by name, indexed by number.
 const NAMES: [&str; 41] = [
     "chown",              // 0

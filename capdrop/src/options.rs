@@ -10,38 +10,41 @@ use crate::sys::Sets;
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
-    example = "Run as root with Docker's default capabilities and no_new_privs:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
-    example = "A web server as nobody, allowed to bind port 80 and nothing else:\n  $ capdrop --user nobody --keep net_bind_service -- httpd -f -p 80",
-    example = "Explain what a command would start with:\n  $ capdrop --user nobody:users --groups audio,video --show",
-    note = "Usage: capdrop [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nCAPS is none, all, default, or a comma-separated list of capability names, case-insensitive, with or without CAP_ (chown,CAP_KILL), in which the word default stands for the default set (default,sys_ptrace). The default is Docker's: chown dac_override fsetid fowner mknod net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write; mknod is safe only under a device cgroup (cgset --devices default), which keeps a node made from being opened. Capabilities the calling process does not hold are left out of the default and of all; naming one in --keep is an error, and so is naming one the running kernel does not know (--drop ignores those).\nRoot (uid 0 after --user) gets the kept set in its bounding, permitted and effective sets. A non-root user gets it, through the ambient set, only when --keep names it; with the default set it starts with no capabilities, and the set only bounds what a setuid program could regain (with --allow-new-privs), as under Docker.\nUsers and groups are names from the current root's /etc/passwd and /etc/group (no NSS), or numbers; a uid not in passwd gets the gid of the same number. --user sets the supplementary groups to the gid plus the groups listing the user, or to --groups; the caller's groups never remain.\nPROG gets a new, empty session keyring, so the keys of the caller's session (keyctl show @s) are out of its reach, as under runc; --no-new-keyring keeps the caller's.\nSteps, in this order whatever the order of the options: keep-caps, groups, gid, uid, new session keyring, bounding set, permitted/effective/inheritable, ambient, no_new_privs; then the result is read back from the kernel and anything other than what was asked is an error.\nISOKIT_TRACE=1 prints one line with the resulting credentials.",
-    error_code(125, "capdrop itself failed (bad option, unknown name, a step failed or left extra privileges)"),
+    example = "Root with Docker's default capabilities:\n  $ capdrop -- sh -c 'grep Cap /proc/self/status'",
+    example = "A server as nobody that may bind port 80, and nothing else:\n  $ capdrop --user nobody --keep net_bind_service -- httpd -f -p 80",
+    note = "CAPS: comma-separated names, with or without CAP_ (default,sys_ptrace).\nKeep mknod only under a device cgroup (cgset --devices default).\nISOKIT_TRACE=1 prints the credentials. The manual: man capdrop.",
+    error_code(125, "capdrop itself failed (bad option, a step failed or left privileges)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
-/// Drop capabilities, switch user and groups, set no_new_privs, then exec PROG.
+/// Drop capabilities, switch user and groups, set no_new_privs, exec PROG.
 pub struct Options {
-    /// capabilities to keep: none, all, default or a list, which may name default (default: Docker's set)
+    /// CAPS to keep: none, all, default or a list (default: Docker's set); default in a list stands for that set
     #[argh(option, arg_name = "CAPS")]
     keep: Option<String>,
-    /// capabilities to remove from the kept set
+    /// CAPS to remove from the kept set
     #[argh(option, arg_name = "CAPS")]
     drop: Option<String>,
-    /// switch to USER (name or uid) and its gid, or GROUP (name or gid)
+    /// USER[:GROUP]: switch to a name or number
     #[argh(option, arg_name = "USER[:GROUP]")]
     user: Option<String>,
-    /// set exactly these supplementary groups (names or gids)
+    /// LIST: exactly these supplementary groups
     #[argh(option, arg_name = "LIST")]
     groups: Option<String>,
-    /// leave no_new_privs off, so setuid and file-capability programs still gain privileges
+    /// leave no_new_privs off (setuid programs gain privileges)
     #[argh(switch)]
     allow_new_privs: bool,
-    /// keep the caller's session keyring instead of starting PROG with a new, empty one (as runc's --no-new-keyring)
+    /// keep the caller's session keyring (default: a new one)
     #[argh(switch)]
     no_new_keyring: bool,
-    /// print the resulting capabilities, ids, no_new_privs and securebits; without PROG, exit 0
+    /// print the resulting credentials; without PROG, exit 0
     #[argh(switch)]
     show: bool,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the program to run, and its arguments
     #[argh(positional, greedy, arg_name = "PROG")]
     command: Vec<String>,
@@ -50,6 +53,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -60,7 +67,10 @@ pub enum Keep {
     All,
     /// A list; `with_default` when it names `default`, which stands for
     /// those of Docker's set the caller holds.
-    Named { caps: CapSet, with_default: bool },
+    Named {
+        caps: CapSet,
+        with_default: bool,
+    },
 }
 
 /// `--keep` as written: `all`, `none`, `default` alone (the same as no
@@ -164,12 +174,13 @@ pub fn resolve_ids(request: &Request) -> anyhow::Result<IdChange> {
     let mut change = IdChange::default();
     if let Some(spec) = &request.user {
         let passwd_text = passwd::read(passwd::PASSWD)?;
-        let Ids { uid, gid, groups } =
-            passwd::resolve_user(spec, passwd_text.as_deref(), group.as_deref()).map_err(|e| usage(format!("--user: {e}")))?;
+        let Ids { uid, gid, groups } = passwd::resolve_user(spec, passwd_text.as_deref(), group.as_deref())
+            .map_err(|e| usage(format!("--user: {e}")))?;
         change = IdChange { uid: Some(uid), gid: Some(gid), groups: Some(groups) };
     }
     if let Some(list) = &request.groups {
-        change.groups = Some(passwd::resolve_groups(list, group.as_deref()).map_err(|e| usage(format!("--groups: {e}")))?);
+        change.groups =
+            Some(passwd::resolve_groups(list, group.as_deref()).map_err(|e| usage(format!("--groups: {e}")))?);
     }
     Ok(change)
 }
@@ -193,7 +204,10 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
         Keep::Named { caps: named, with_default } => {
             let unknown = named.minus(known);
             if !unknown.is_empty() {
-                return Err(usage(format!("--keep: the running kernel does not know {unknown} (its last capability is {})", caller.last_cap)));
+                return Err(usage(format!(
+                    "--keep: the running kernel does not know {unknown} (its last capability is {})",
+                    caller.last_cap
+                )));
             }
             let missing = named.minus(held);
             if !missing.is_empty() {
@@ -216,14 +230,22 @@ pub fn plan(request: &Request, ids: IdChange, caller: Caller) -> anyhow::Result<
     } else {
         (Sets { effective: CapSet::EMPTY, permitted: CapSet::EMPTY, inheritable: CapSet::EMPTY }, CapSet::EMPTY)
     };
-    Ok(Plan { ids, bounding: kept, sets, ambient, no_new_privs: request.no_new_privs, new_keyring: request.new_keyring })
+    Ok(Plan {
+        ids,
+        bounding: kept,
+        sets,
+        ambient,
+        no_new_privs: request.no_new_privs,
+        new_keyring: request.new_keyring,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FULL: Caller = Caller { last_cap: 40, permitted: CapSet(0x1ff_ffff_ffff), bounding: CapSet(0x1ff_ffff_ffff), euid: 0 };
+    const FULL: Caller =
+        Caller { last_cap: 40, permitted: CapSet(0x1ff_ffff_ffff), bounding: CapSet(0x1ff_ffff_ffff), euid: 0 };
 
     fn request(words: &[&str]) -> anyhow::Result<Request> {
         let options = Options::from_args(&["capdrop"], words).map_err(|e| anyhow::anyhow!(e.output))?;
@@ -283,12 +305,18 @@ mod tests {
         const DOCKER: u64 = 0xa80425fb;
         let plan = plan_for(&["--keep", "DEFAULT,sys_ptrace", "true"], None, FULL).expect("valid");
         assert_eq!(plan.bounding, CapSet(DOCKER | 1 << 19));
-        assert_eq!(plan_for(&["--keep", "default", "true"], None, FULL).expect("valid"), plan_for(&["true"], None, FULL).expect("valid"));
+        assert_eq!(
+            plan_for(&["--keep", "default", "true"], None, FULL).expect("valid"),
+            plan_for(&["true"], None, FULL).expect("valid")
+        );
         let dropped = plan_for(&["--keep", "net_admin,default", "--drop", "kill", "true"], None, FULL).expect("valid");
         assert_eq!(dropped.bounding, CapSet((DOCKER | 1 << 12) & !(1 << 5)));
         // Like the default alone, it leaves out what the caller lacks.
         let no_chown = Caller { bounding: CapSet(FULL.bounding.0 & !1), ..FULL };
-        assert_eq!(plan_for(&["--keep", "default,sys_ptrace", "true"], None, no_chown).expect("valid").bounding, CapSet((DOCKER | 1 << 19) & !1));
+        assert_eq!(
+            plan_for(&["--keep", "default,sys_ptrace", "true"], None, no_chown).expect("valid").bounding,
+            CapSet((DOCKER | 1 << 19) & !1)
+        );
         // A non-root user gets a listed default through the ambient set.
         let nobody = plan_for(&["--keep", "default,net_admin", "true"], Some(65534), FULL).expect("valid");
         assert_eq!(nobody.ambient, CapSet(DOCKER | 1 << 12));

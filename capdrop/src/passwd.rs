@@ -33,7 +33,8 @@ pub struct Ids {
 /// The contents of one of the files, or None if it does not exist.
 pub fn read(path: &str) -> anyhow::Result<Option<Vec<u8>>> {
     // O_NONBLOCK: opening a FIFO planted in an image must not hang.
-    let file = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(Path::new(path)) {
+    let file = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(Path::new(path))
+    {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err).with_context(|| format!("open '{path}'")),
@@ -222,7 +223,19 @@ mod tests {
 
     #[test]
     fn unknown_empty_and_malformed_values_are_refused() {
-        for spec in ["nosuchuser", "", ":wheel", "alice:", "alice:nosuch", "a:b:c", "-1", "+5", "4294967295", "99999999999", "bad"] {
+        for spec in [
+            "nosuchuser",
+            "",
+            ":wheel",
+            "alice:",
+            "alice:nosuch",
+            "a:b:c",
+            "-1",
+            "+5",
+            "4294967295",
+            "99999999999",
+            "bad",
+        ] {
             assert!(user(spec).is_err(), "{spec:?} accepted");
         }
         assert!(resolve_user("alice", None, None).is_err());

@@ -1,11 +1,11 @@
 //! The credentials of this process as the kernel reports them: what the
 //! result is checked against, and what `--show` prints.
 
-use std::fmt::Write;
 use anyhow::Context;
 use chainload::read_procfs;
 use nix::errno::Errno;
 use nix::unistd::{getgroups, getresgid, getresuid};
+use std::fmt::Write;
 
 use crate::caps::{CapSet, MAX_CAP};
 use crate::passwd;
@@ -66,7 +66,14 @@ impl State {
             ("ambient", self.ambient.to_string()),
             ("uid", ids(&self.uids, user)),
             ("gid", ids(&self.gids, group)),
-            ("groups", if self.groups.is_empty() { "none".to_string() } else { self.groups.iter().map(|&g| group(g)).collect::<Vec<_>>().join(",") }),
+            (
+                "groups",
+                if self.groups.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.groups.iter().map(|&g| group(g)).collect::<Vec<_>>().join(",")
+                },
+            ),
             ("no_new_privs", u8::from(self.no_new_privs).to_string()),
             ("securebits", securebits(self.securebits)),
         ];
@@ -170,7 +177,10 @@ mod tests {
     #[test]
     fn securebits_are_spelled_out() {
         assert_eq!(securebits(0), "0x0 (noroot=no no-setuid-fixup=no keep-caps=no no-cap-ambient-raise=no)");
-        assert_eq!(securebits(0x2f), "0x2f (noroot=yes(locked) no-setuid-fixup=yes(locked) keep-caps=no(locked) no-cap-ambient-raise=no)");
+        assert_eq!(
+            securebits(0x2f),
+            "0x2f (noroot=yes(locked) no-setuid-fixup=yes(locked) keep-caps=no(locked) no-cap-ambient-raise=no)"
+        );
     }
 
     #[test]

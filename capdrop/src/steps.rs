@@ -39,7 +39,9 @@ pub fn apply(plan: &Plan, caller_bounding: CapSet) -> anyhow::Result<()> {
     }
     if let Some(groups) = &ids.groups {
         let gids: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        setgroups(&gids).map_err(|errno| anyhow!("set supplementary groups to {}: {}{}", join(groups), errno.desc(), setgroups_hint(errno)))?;
+        setgroups(&gids).map_err(|errno| {
+            anyhow!("set supplementary groups to {}: {}{}", join(groups), errno.desc(), setgroups_hint(errno))
+        })?;
     }
     if let Some(gid) = ids.gid {
         let gid = Gid::from_raw(gid);
@@ -57,13 +59,16 @@ pub fn apply(plan: &Plan, caller_bounding: CapSet) -> anyhow::Result<()> {
 
     let current = sys::capget().context("capget")?;
     if current.effective != current.permitted {
-        sys::capset(Sets { effective: current.permitted, ..current }).context("raise the effective set to the permitted set")?;
+        sys::capset(Sets { effective: current.permitted, ..current })
+            .context("raise the effective set to the permitted set")?;
     }
     for cap in caller_bounding.minus(plan.bounding).iter() {
         sys::bounding_drop(cap).with_context(|| format!("drop {} from the bounding set", crate::caps::name_of(cap)))?;
     }
 
-    sys::capset(plan.sets).with_context(|| format!("set permitted and effective to {}, inheritable to {}", plan.sets.permitted, plan.sets.inheritable))?;
+    sys::capset(plan.sets).with_context(|| {
+        format!("set permitted and effective to {}, inheritable to {}", plan.sets.permitted, plan.sets.inheritable)
+    })?;
 
     match sys::ambient_clear_all() {
         Ok(()) => {}

@@ -18,7 +18,11 @@ pub struct Sets {
 /// capget(2) for the calling thread.
 pub fn capget() -> nix::Result<Sets> {
     let raw = creds::capget()?;
-    Ok(Sets { effective: CapSet(raw.effective), permitted: CapSet(raw.permitted), inheritable: CapSet(raw.inheritable) })
+    Ok(Sets {
+        effective: CapSet(raw.effective),
+        permitted: CapSet(raw.permitted),
+        inheritable: CapSet(raw.inheritable),
+    })
 }
 
 /// capset(2) for the calling thread.

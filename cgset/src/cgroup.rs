@@ -303,7 +303,10 @@ mod tests {
         let limits = Limits { memory: Some(Limit::Value(64 << 20)), ..Limits::default() };
         let err = target.apply(&leaf, &limits).expect_err("no such file");
         let file = leaf.join("memory.limit_in_bytes");
-        assert_eq!(chainload::describe(&err), format!("write '67108864' to '{}': No such file or directory", file.display()));
+        assert_eq!(
+            chainload::describe(&err),
+            format!("write '67108864' to '{}': No such file or directory", file.display())
+        );
         assert!(created.undo().is_empty());
         assert!(!tree.exists("isokit/a"));
         assert!(tree.exists("isokit/other"));
@@ -315,7 +318,8 @@ mod tests {
         tree.cgroup("", &[("cpuset.cpus", "0-3"), ("cpuset.mems", "0")]);
         tree.cgroup("isokit", &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
         tree.cgroup("isokit/a", &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
-        let target = Target { hierarchy: hierarchy(&tree, Version::V1(s(&["cpu", "cpuset"]))), controllers: s(&["cpu"]) };
+        let target =
+            Target { hierarchy: hierarchy(&tree, Version::V1(s(&["cpu", "cpuset"]))), controllers: s(&["cpu"]) };
         target.create(&s(&["a"]), &mut Created::default()).expect("create");
         assert_eq!(tree.read("isokit/a/cpuset.cpus"), "0-3");
         assert_eq!(tree.read("isokit/a/cpuset.mems"), "0");
@@ -325,7 +329,10 @@ mod tests {
     fn set_files_go_to_the_hierarchy_of_their_controller() {
         let tree = Tree::new("cg-set");
         let leaf = tree.cgroup("isokit/a", &[("memory.soft_limit_in_bytes", "0")]);
-        let limits = Limits { settings: vec![("memory.soft_limit_in_bytes".into(), "4096".into()), ("pids.max".into(), "3".into())], ..Limits::default() };
+        let limits = Limits {
+            settings: vec![("memory.soft_limit_in_bytes".into(), "4096".into()), ("pids.max".into(), "3".into())],
+            ..Limits::default()
+        };
         let target = Target { hierarchy: hierarchy(&tree, Version::V1(s(&["memory"]))), controllers: s(&["memory"]) };
         assert_eq!(target.apply(&leaf, &limits).expect("apply"), ["memory.soft_limit_in_bytes=4096"]);
         assert_eq!(tree.read("isokit/a/memory.soft_limit_in_bytes"), "4096");

@@ -114,7 +114,9 @@ impl Rule {
 /// v1: `a` to devices.deny empties the cgroup's allow-list (new cgroups
 /// copy their parent's, usually `a *:* rwm`), then each rule is allowed.
 pub fn v1_writes(rules: &[Rule]) -> Vec<(&'static str, String)> {
-    std::iter::once(("devices.deny", "a".to_string())).chain(rules.iter().map(|r| ("devices.allow", r.v1_text()))).collect()
+    std::iter::once(("devices.deny", "a".to_string()))
+        .chain(rules.iter().map(|r| ("devices.allow", r.v1_text())))
+        .collect()
 }
 
 #[cfg(test)]

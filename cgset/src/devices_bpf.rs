@@ -98,9 +98,11 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
 pub fn attach(dir: &Path, rules: &[Rule]) -> anyhow::Result<usize> {
     let code = program(rules);
     let cgroup = File::open(dir).with_context(|| format!("open cgroup '{}'", dir.display()))?;
-    let prog = sys::prog_load(&code).map_err(|err| anyhow!("load the device program (bpf BPF_PROG_LOAD): {}", err.desc()))?;
-    sys::prog_attach(&cgroup, &prog)
-        .map_err(|err| anyhow!("attach the device program to '{}' (bpf BPF_PROG_ATTACH): {}", dir.display(), err.desc()))?;
+    let prog =
+        sys::prog_load(&code).map_err(|err| anyhow!("load the device program (bpf BPF_PROG_LOAD): {}", err.desc()))?;
+    sys::prog_attach(&cgroup, &prog).map_err(|err| {
+        anyhow!("attach the device program to '{}' (bpf BPF_PROG_ATTACH): {}", dir.display(), err.desc())
+    })?;
     Ok(code.len())
 }
 

@@ -106,7 +106,10 @@ mod tests {
         let tree = fake::Tree::new("files");
         let path = tree.0.join("memory.mx");
         let err = write(&path, "64M").expect_err("no such file");
-        assert_eq!(chainload::describe(&err), format!("write '64M' to '{}': No such file or directory", path.display()));
+        assert_eq!(
+            chainload::describe(&err),
+            format!("write '64M' to '{}': No such file or directory", path.display())
+        );
         assert!(!path.exists());
     }
 

@@ -8,55 +8,60 @@ use crate::values::{self, Limit};
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] [--] [PROG [ARGS...]]",
     help_triggers("-h", "--help"),
-    example = "Run a shell limited to 256 MiB (no swap beyond it), half a CPU and 64 processes:\n  $ cgset --name web --memory 256M --memory-swap 256M --cpus 0.5 --pids 64 -- sh\n  $ cgset --remove --name web",
-    example = "Limit a running process, then pin it to CPU 0:\n  $ cgset --name batch --pid 4242 --cpuset 0",
-    note = "Usage: cgset [OPTIONS] [--] [PROG [ARGS...]]\nCreates the cgroup isokit/NAME below the root of each cgroup hierarchy it needs, writes the limits, moves itself (or each --pid) into it, checks /proc/PID/cgroup, then execs PROG. Without PROG it applies and exits 0 (and only with --pid does anything move).\nEach controller is driven through cgroup v2 when the v2 hierarchy offers it, else through its v1 hierarchy (hybrid hosts). The process always joins the v2 hierarchy too when one is mounted, even with no v2 controller to drive, so that its v2 membership (systemd's process tracking, a later cgroup namespace) matches the v1 ones.\nSIZE: bytes, or a number with K, M or G (1024-based), or max. --memory-swap is memory plus swap, as Docker's: v1 memory.memsw.limit_in_bytes; v2 memory.swap.max gets SIZE minus --memory.\nWeights are on v2's 1..10000 scale. On v1, cpu.shares = 2 + ceil((W-1)*262142/9999) and blkio.weight = 10 + ceil((W-1)*990/9999), the inverses of runc's conversions.\n--set writes any control file of the cgroup (after the limits above); a file the kernel does not offer is an error, never created. Every value is checked before anything is created; a failure later removes the directories this run made.\n--remove deletes isokit/NAME (and empty cgroups below it) in every hierarchy; isokit/ itself stays, shared by all.\n--devices default denies every device node but Docker's default set (mknod of any char or block node; use of null zero full random urandom tty console ptmx pts/*); --device-allow adds a rule. v1: devices.deny a, then devices.allow per rule; v2: a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup.\nISOKIT_TRACE=1 prints the cgroup directories and the values written.",
-    error_code(125, "cgset itself failed (bad option or value, a cgroup could not be made or joined)"),
+    example = "A shell limited to 256 MiB, no swap, half a CPU, 64 processes:\n  $ cgset --name web --memory 256M --memory-swap 256M --cpus 0.5 \\\n      --pids 64 -- sh\n  $ cgset --remove --name web",
+    example = "Docker's device rules, and /dev/fuse:\n  $ cgset --name web --device-allow 'c 10:229 rwm' -- sh",
+    example = "Limit a running process:\n  $ cgset --name batch --pid 4242 --cpuset 0",
+    note = "Without PROG, cgset applies and exits. ISOKIT_TRACE=1 prints the\nvalues written. The manual: man cgset.",
+    error_code(125, "cgset itself failed (bad value, a cgroup could not be made or joined)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Place a process in a cgroup with resource limits, then exec PROG in it.
 pub struct Options {
-    /// the cgroup, created as isokit/PATH (default: the PID that joins it)
+    /// PATH: the cgroup isokit/PATH (default: the joining PID)
     #[argh(option, arg_name = "PATH")]
     name: Option<String>,
-    /// memory limit (memory.max; v1 memory.limit_in_bytes)
+    /// SIZE: memory limit (K, M, G, or max)
     #[argh(option, arg_name = "SIZE")]
     memory: Option<String>,
-    /// memory plus swap limit, at least --memory (requires --memory)
+    /// SIZE: memory plus swap, at least --memory
     #[argh(option, arg_name = "SIZE")]
     memory_swap: Option<String>,
-    /// CPU time limit in CPUs, e.g. 0.5 (cpu.max; v1 cpu.cfs_quota_us per 100000 us)
+    /// CPU time in CPUs, e.g. 0.5
     #[argh(option, arg_name = "N")]
     cpus: Option<String>,
-    /// relative CPU weight 1..10000 (cpu.weight; v1 cpu.shares)
+    /// relative CPU weight, 1 to 10000
     #[argh(option, arg_name = "N")]
     cpu_weight: Option<String>,
-    /// maximum number of processes (pids.max)
+    /// the number of processes allowed
     #[argh(option, arg_name = "N")]
     pids: Option<String>,
-    /// relative I/O weight 1..10000 (io.weight; v1 blkio.weight)
+    /// relative I/O weight, 1 to 10000
     #[argh(option, arg_name = "N")]
     io_weight: Option<String>,
-    /// CPUs allowed, e.g. 0-3,6 (cpuset.cpus)
+    /// LIST of CPUs allowed, e.g. 0-3,6
     #[argh(option, arg_name = "LIST")]
     cpuset: Option<String>,
-    /// device rules: only "default", Docker's (deny all; mknod of any node; null zero full random urandom tty console ptmx pts/*)
+    /// default: deny every device but Docker's standard set
     #[argh(option, arg_name = "default")]
     devices: Option<String>,
-    /// also allow a device, e.g. 'c 10:229 rwm' (TYPE MAJOR:MINOR ACCESS; implies --devices default; repeatable)
+    /// RULE: also allow 'TYPE MAJOR:MINOR ACCESS', repeatable
     #[argh(option, arg_name = "RULE")]
     device_allow: Vec<String>,
-    /// write VALUE to the control file FILE of the cgroup (repeatable)
+    /// FILE=VALUE: write a control file, repeatable
     #[argh(option, arg_name = "FILE=VALUE")]
     set: Vec<String>,
-    /// move process PID into the cgroup instead of cgset itself (repeatable)
+    /// PID: move PID instead of cgset, repeatable
     #[argh(option, arg_name = "PID")]
     pid: Vec<String>,
-    /// delete the cgroup (it must hold no processes) instead of making it
+    /// delete the (empty) cgroup --name
     #[argh(switch)]
     remove: bool,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the program to run in the cgroup, and its arguments
     #[argh(positional, greedy, arg_name = "PROG")]
     command: Vec<String>,
@@ -65,6 +70,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -138,8 +147,12 @@ impl Options {
             cpuset: self.cpuset.as_deref().map(values::parse_cpu_list).transpose().map_err(usage)?,
             devices: match (self.devices.as_deref(), self.device_allow.is_empty()) {
                 (None, true) => None,
-                (None | Some("default"), _) => Some(crate::devices::rules(&self.device_allow).map_err(|e| usage(e.to_string()))?),
-                (Some(other), _) => return Err(usage(format!("invalid --devices '{other}' (the one set is 'default')"))),
+                (None | Some("default"), _) => {
+                    Some(crate::devices::rules(&self.device_allow).map_err(|e| usage(e.to_string()))?)
+                }
+                (Some(other), _) => {
+                    return Err(usage(format!("invalid --devices '{other}' (the one set is 'default')")))
+                }
             },
             settings,
         })

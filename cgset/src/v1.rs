@@ -128,7 +128,13 @@ mod tests {
         let tree = Tree::new("v1-cpu");
         let leaf = tree.cgroup(
             "isokit/a",
-            &[("cpu.cfs_period_us", "50000"), ("cpu.cfs_quota_us", "-1"), ("cpu.shares", "1024"), ("pids.max", "max"), ("cpuset.cpus", "")],
+            &[
+                ("cpu.cfs_period_us", "50000"),
+                ("cpu.cfs_quota_us", "-1"),
+                ("cpu.shares", "1024"),
+                ("pids.max", "max"),
+                ("cpuset.cpus", ""),
+            ],
         );
         let limits = Limits {
             cpu_quota: Some(Limit::Value(50_000)),
@@ -151,7 +157,8 @@ mod tests {
     fn memory_then_memsw_on_a_new_cgroup() {
         let tree = Tree::new("v1-mem");
         let leaf = tree.cgroup("a", &[("memory.limit_in_bytes", UNLIMITED), (MEMSW, UNLIMITED)]);
-        let limits = Limits { memory: Some(Limit::Value(100)), memory_swap: Some(Limit::Value(200)), ..Limits::default() };
+        let limits =
+            Limits { memory: Some(Limit::Value(100)), memory_swap: Some(Limit::Value(200)), ..Limits::default() };
         let writes = apply(&leaf, &limits, &names(&["memory"])).expect("apply");
         assert_eq!(writes, ["memory.limit_in_bytes=100", "memory.memsw.limit_in_bytes=200"]);
     }
@@ -160,7 +167,8 @@ mod tests {
     fn memsw_first_when_raising_above_the_current_memsw() {
         let tree = Tree::new("v1-raise");
         let leaf = tree.cgroup("a", &[("memory.limit_in_bytes", "100"), (MEMSW, "100")]);
-        let limits = Limits { memory: Some(Limit::Value(300)), memory_swap: Some(Limit::Value(400)), ..Limits::default() };
+        let limits =
+            Limits { memory: Some(Limit::Value(300)), memory_swap: Some(Limit::Value(400)), ..Limits::default() };
         let writes = apply(&leaf, &limits, &names(&["memory"])).expect("apply");
         assert_eq!(writes, ["memory.memsw.limit_in_bytes=400", "memory.limit_in_bytes=300"]);
         let limits = Limits { memory: Some(Limit::Max), memory_swap: Some(Limit::Max), ..Limits::default() };
@@ -172,7 +180,8 @@ mod tests {
     fn memory_swap_without_swap_accounting_is_an_error() {
         let tree = Tree::new("v1-noswap");
         let leaf = tree.cgroup("a", &[("memory.limit_in_bytes", UNLIMITED)]);
-        let limits = Limits { memory: Some(Limit::Value(100)), memory_swap: Some(Limit::Value(100)), ..Limits::default() };
+        let limits =
+            Limits { memory: Some(Limit::Value(100)), memory_swap: Some(Limit::Value(100)), ..Limits::default() };
         let err = apply(&leaf, &limits, &names(&["memory"])).expect_err("no memsw");
         assert!(err.to_string().contains("swapaccount=1"), "{err}");
         assert_eq!(tree.read("a/memory.limit_in_bytes"), UNLIMITED, "nothing written");

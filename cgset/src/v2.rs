@@ -28,7 +28,9 @@ pub fn enable(parent: &Path, controllers: &[String]) -> anyhow::Result<()> {
     let enabled = files::read(&file)?;
     let missing: Vec<String> = controllers
         .iter()
-        .filter(|c| c.as_str() != "cgroup" && c.as_str() != "devices" && !enabled.split_whitespace().any(|e| e == c.as_str()))
+        .filter(|c| {
+            c.as_str() != "cgroup" && c.as_str() != "devices" && !enabled.split_whitespace().any(|e| e == c.as_str())
+        })
         .map(|c| format!("+{c}"))
         .collect();
     if missing.is_empty() {
@@ -37,7 +39,10 @@ pub fn enable(parent: &Path, controllers: &[String]) -> anyhow::Result<()> {
     files::write(&file, &missing.join(" ")).map_err(|err| {
         let busy = err.root_cause().downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error);
         if busy == Some(libc::EBUSY) {
-            anyhow!("{} (a cgroup with processes cannot enable controllers for its children)", chainload::describe(&err))
+            anyhow!(
+                "{} (a cgroup with processes cannot enable controllers for its children)",
+                chainload::describe(&err)
+            )
         } else {
             err
         }

@@ -23,7 +23,9 @@ pub fn parse_size(text: &str) -> Result<Limit, String> {
     if text == "max" {
         return Ok(Limit::Max);
     }
-    chainload::parse_size(text).map(Limit::Value).ok_or_else(|| format!("invalid size '{text}' (bytes, or a number with K, M or G, or max)"))
+    chainload::parse_size(text)
+        .map(Limit::Value)
+        .ok_or_else(|| format!("invalid size '{text}' (bytes, or a number with K, M or G, or max)"))
 }
 
 /// `--cpus N`: a decimal number of CPUs, as CFS quota in microseconds per

@@ -49,7 +49,8 @@ impl Ancestor {
 /// files (namespaces(7)).
 pub fn ancestor_in_other_namespace(kind: &str) -> anyhow::Result<Ancestor> {
     let own_path = format!("/proc/self/ns/{kind}");
-    let own = identity(&File::open(&own_path).with_context(|| format!("open '{own_path}' (is /proc mounted?)"))?, &own_path)?;
+    let own =
+        identity(&File::open(&own_path).with_context(|| format!("open '{own_path}' (is /proc mounted?)"))?, &own_path)?;
     let mut child = "self".to_string();
     for _ in 0..MAX_ANCESTORS {
         let parent = parent_of(&child)?;
@@ -65,7 +66,11 @@ pub fn ancestor_in_other_namespace(kind: &str) -> anyhow::Result<Ancestor> {
             // Yama/LSM rule) it is simply not seen, and only what is seen
             // counts: the walk ends there.
             Err(err) if err.kind() == ErrorKind::PermissionDenied => {
-                return Ok(if in_child_user_namespace()? { Ancestor::OutOfReach { pid: parent } } else { Ancestor::None });
+                return Ok(if in_child_user_namespace()? {
+                    Ancestor::OutOfReach { pid: parent }
+                } else {
+                    Ancestor::None
+                });
             }
             Err(err) => return Err(anyhow!(err).context(format!("open '{path}'"))),
         };

@@ -14,6 +14,10 @@ use argh::FromArgs;
 pub trait Chained {
     /// How many words of argv the command took (0 when none was given).
     fn command_len(&self) -> usize;
+    /// Whether argh saw the `--version` switch the help lists. It is
+    /// answered only as the first word (see [`split`]), so anywhere else
+    /// among the tool's own options it is a usage error, not ignored.
+    fn version_asked(&self) -> bool;
 }
 
 /// What parsing the command line came to, when it is not options to run
@@ -43,6 +47,9 @@ fn split<T: FromArgs + Chained>(name: &str, argv: &[OsString]) -> Result<(T, Vec
         Ok(()) => Exit::Help(early.output),
         Err(()) => Exit::Usage(lowercase_first(&early.output)),
     })?;
+    if options.version_asked() {
+        return Err(Exit::Usage("--version must come first".to_owned()));
+    }
     let tail_start = argv.len() - options.command_len();
     // The tool's own words must be valid UTF-8: a value argh saw through the
     // lossy view would otherwise differ from what the user typed.
@@ -77,6 +84,9 @@ mod tests {
         /// an option with a value
         #[argh(option)]
         value: Option<String>,
+        /// print the version and exit
+        #[argh(switch)]
+        version: bool,
         /// the command
         #[argh(positional, greedy)]
         command: Vec<String>,
@@ -85,6 +95,10 @@ mod tests {
     impl Chained for Opts {
         fn command_len(&self) -> usize {
             self.command.len()
+        }
+
+        fn version_asked(&self) -> bool {
+            self.version
         }
     }
 
@@ -118,8 +132,17 @@ mod tests {
 
     #[test]
     fn non_utf8_own_option_is_a_usage_error() {
-        let argv = vec![OsString::from("t"), OsString::from("--value"), OsString::from_vec(vec![0xff]), OsString::from("p")];
+        let argv =
+            vec![OsString::from("t"), OsString::from("--value"), OsString::from_vec(vec![0xff]), OsString::from("p")];
         assert!(matches!(split::<Opts>("t", &argv), Err(Exit::Usage(_))));
+    }
+
+    #[test]
+    fn version_after_an_option_is_refused_and_after_the_command_passed_on() {
+        assert!(matches!(split::<Opts>("t", &os(&["t", "--flag", "--version"])), Err(Exit::Usage(_))));
+        let (opts, tail) = split::<Opts>("t", &os(&["t", "prog", "--version"])).expect("parses");
+        assert!(!opts.version);
+        assert_eq!(tail, os(&["prog", "--version"]));
     }
 
     #[test]

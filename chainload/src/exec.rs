@@ -114,7 +114,8 @@ impl Tool {
         let Some(&(fd, what)) = self.inherited_fds.host_handles().first() else {
             return Ok(());
         };
-        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).map(|p| p.display().to_string()).unwrap_or_default();
+        let target =
+            std::fs::read_link(format!("/proc/self/fd/{fd}")).map(|p| p.display().to_string()).unwrap_or_default();
         Err(anyhow!(
             "inherited fd {fd} '{target}' is {what}: it would reach the host from inside the new root (close it before the chain, e.g. {fd}<&-)"
         ))
@@ -134,7 +135,9 @@ impl Tool {
         // (libc turns it into ENOENT): either way it is not under '/'.
         match std::env::current_dir() {
             Ok(dir) if dir.is_absolute() => Ok(()),
-            _ => Err(anyhow!("refusing to exec: the working directory is outside the root (chdir into the new root first)")),
+            _ => Err(anyhow!(
+                "refusing to exec: the working directory is outside the root (chdir into the new root first)"
+            )),
         }
     }
 }

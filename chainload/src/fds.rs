@@ -11,9 +11,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use nix::dir::Dir;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::stat::Mode;
-
-/// `f_type` of the filesystem of namespace files (/proc/PID/ns/*).
-const NSFS_MAGIC: i64 = 0x6e73_6673;
+// NSFS_MAGIC: the filesystem of namespace files (/proc/PID/ns/*); nix's
+// constant has f_type's own type on every libc (i64 on glibc, not on musl).
+use nix::sys::statfs::NSFS_MAGIC;
 
 /// Highest fd probed when /proc is not mounted (after `pivot --no-proc`).
 const PROBE_LIMIT: RawFd = 1024;
@@ -33,11 +33,7 @@ impl FdSet {
 
     /// Open fds that were not inherited and would survive exec.
     pub(crate) fn leaks(&self) -> Vec<RawFd> {
-        list_open_fds()
-            .into_iter()
-            .filter(|fd| !self.0.contains(fd))
-            .filter(|&fd| !is_close_on_exec(fd))
-            .collect()
+        list_open_fds().into_iter().filter(|fd| !self.0.contains(fd)).filter(|&fd| !is_close_on_exec(fd)).collect()
     }
 }
 
@@ -56,7 +52,7 @@ pub(crate) fn host_handle(fd: RawFd) -> Option<&'static str> {
     if OFlag::from_bits_truncate(flags).contains(OFlag::O_PATH) {
         return Some("an O_PATH handle");
     }
-    if nix::sys::statfs::fstatfs(borrowed).is_ok_and(|fs| fs.filesystem_type().0 as i64 == NSFS_MAGIC) {
+    if nix::sys::statfs::fstatfs(borrowed).is_ok_and(|fs| fs.filesystem_type() == NSFS_MAGIC) {
         return Some("a namespace file");
     }
     match nix::sys::stat::fstat(borrowed) {

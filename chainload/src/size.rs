@@ -36,7 +36,22 @@ mod tests {
 
     #[test]
     fn anything_else_is_not_a_size() {
-        for bad in ["", "M", "-1", "+5", "1.5M", "32MB", "32 M", "12 M", "1T", "ten", "max", "é", "99999999999999999999", "8589934592G"] {
+        for bad in [
+            "",
+            "M",
+            "-1",
+            "+5",
+            "1.5M",
+            "32MB",
+            "32 M",
+            "12 M",
+            "1T",
+            "ten",
+            "max",
+            "é",
+            "99999999999999999999",
+            "8589934592G",
+        ] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
         assert_eq!(parse_size("8589934591G"), Some(8_589_934_591 << 30));

@@ -8,7 +8,11 @@ use serde_json::Value;
 
 pub fn print(store: &Store, name: &str) -> anyhow::Result<String> {
     let manifest = store.read_json(&store.lookup(name)?)?;
-    let config = manifest.get("config").and_then(|c| c.get("digest")).and_then(Value::as_str).context("the manifest has no config")?;
+    let config = manifest
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(Value::as_str)
+        .context("the manifest has no config")?;
     let config = store.read_json(&Digest::parse(config)?)?;
     let settings = config.get("config").unwrap_or(&Value::Null);
     let mut text = String::new();
@@ -16,7 +20,11 @@ pub fn print(store: &Store, name: &str) -> anyhow::Result<String> {
         let words = strings(settings.get(key), key)?;
         text.push_str(&format!("{var}=({})\n", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")));
     }
-    let ports: Vec<String> = settings.get("ExposedPorts").and_then(Value::as_object).map(|o| o.keys().map(|k| quote(k)).collect()).unwrap_or_default();
+    let ports: Vec<String> = settings
+        .get("ExposedPorts")
+        .and_then(Value::as_object)
+        .map(|o| o.keys().map(|k| quote(k)).collect())
+        .unwrap_or_default();
     text.push_str(&format!("IMAGE_EXPOSED_PORTS=({})\n", ports.join(" ")));
     for (var, key) in [("IMAGE_WORKDIR", "WorkingDir"), ("IMAGE_USER", "User"), ("IMAGE_STOPSIGNAL", "StopSignal")] {
         let value = settings.get(key).and_then(Value::as_str).unwrap_or("");

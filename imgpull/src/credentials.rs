@@ -25,16 +25,27 @@ pub fn lookup(file: &Path, required: bool, registry: &str) -> anyhow::Result<Opt
         Err(err) if !required && err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err).with_context(|| format!("read credentials file '{}'", file.display())),
     };
-    let json: Value = serde_json::from_slice(&text).with_context(|| format!("parse credentials file '{}'", file.display()))?;
+    let json: Value =
+        serde_json::from_slice(&text).with_context(|| format!("parse credentials file '{}'", file.display()))?;
     Ok(find(&json, registry))
 }
 
 fn find(json: &Value, registry: &str) -> Option<String> {
     let auths = json.get("auths")?.as_object()?;
     let keys: Vec<String> = if registry == "docker.io" {
-        vec!["https://index.docker.io/v1/".into(), "index.docker.io".into(), "docker.io".into(), "registry-1.docker.io".into()]
+        vec![
+            "https://index.docker.io/v1/".into(),
+            "index.docker.io".into(),
+            "docker.io".into(),
+            "registry-1.docker.io".into(),
+        ]
     } else {
-        vec![registry.into(), format!("https://{registry}"), format!("http://{registry}"), format!("https://{registry}/v1/")]
+        vec![
+            registry.into(),
+            format!("https://{registry}"),
+            format!("http://{registry}"),
+            format!("https://{registry}/v1/"),
+        ]
     };
     keys.iter().find_map(|key| auths.get(key)?.get("auth")?.as_str().filter(|a| !a.is_empty()).map(str::to_string))
 }

@@ -18,40 +18,43 @@ use anyhow::Context;
 use argh::FromArgs;
 use chainload::{Chained, Tool};
 
-use platform::Platform;
 use imgstore::Reference;
+use platform::Platform;
 use registry::Registry;
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] REF",
     help_triggers("-h", "--help"),
-    example = "Pull from a registry on this machine (plain HTTP, as Docker allows for loopback):\n  $ imgpull localhost:5000/demo:1",
-    example = "Pull the arm64 image of Docker Hub's alpine (docker.io/library/alpine:3.20):\n  $ imgpull --platform linux/arm64 alpine:3.20",
-    example = "What a launcher needs from the stored image:\n  $ eval \"$(imgpull --print-config localhost:5000/demo:1)\"; echo \"${{IMAGE_CMD[@]}}\"",
-    note = "Usage: imgpull [OPTIONS] REF\nREF is [REGISTRY/]NAME[:TAG][@sha256:DIGEST]; names without a registry are Docker Hub's (alpine is docker.io/library/alpine:latest, fetched from registry-1.docker.io). HTTPS with certificates checked against the built-in Mozilla roots, except for localhost, 127.0.0.0/8 and ::1, or with --insecure: then HTTPS without verification, falling back to plain HTTP, as Docker treats insecure registries.\nAuthentication: anonymous, then whatever the registry's 401 challenge asks: a Bearer token from its token server, or Basic. Credentials are the base64 'auth' of the registry's entry in the 'auths' of --auth-file, $DOCKER_CONFIG/config.json or ~/.docker/config.json (as 'docker login' writes them; credential helpers are not run).\nStore: an OCI image layout in --store, $ISOKIT_IMAGES, /var/lib/isokit/images (root) or ~/.local/share/isokit/images. Every blob is hashed as it arrives and kept only if it matches its digest and size; blobs already in the store are not fetched again. A corrupted blob fails the pull and removes the blobs it brought; the image is named in index.json only when all of it is there.\nISOKIT_TRACE=1 prints one line with the manifest digest and the blobs fetched.",
-    error_code(125, "imgpull failed (bad reference, registry or network error, digest mismatch)")
+    example = "From a registry on this machine, then its root filesystem:\n  $ imgpull localhost:5000/demo:1\n  $ ls \"$(imgunpack localhost:5000/demo:1)\"",
+    example = "The arm64 image of Docker Hub's alpine:\n  $ imgpull --platform linux/arm64 alpine:3.20",
+    note = "Every blob is checked against its digest. ISOKIT_TRACE=1 prints the\nmanifest and the blobs fetched. The manual: man imgpull.",
+    error_code(125, "imgpull failed (bad reference, registry or network, digest mismatch)")
 )]
 /// Pull an image from a registry into the isokit image store.
 struct Options {
-    /// the platform to take from a multi-platform image (default: this machine's, linux/amd64 here)
+    /// OS/ARCH[/VARIANT]: from a multi-platform image (default: this machine's)
     #[argh(option, arg_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
-    /// treat the registry as Docker treats insecure ones: HTTPS unverified, else plain HTTP (always so for loopback)
+    /// HTTPS unverified, else plain HTTP (always for loopback)
     #[argh(switch)]
     insecure: bool,
-    /// the image store directory
+    /// DIR: the image store (default: $ISOKIT_IMAGES)
     #[argh(option, arg_name = "DIR")]
     store: Option<PathBuf>,
-    /// the Docker credentials file to read (default: ~/.docker/config.json)
+    /// FILE: Docker credentials (default ~/.docker/config.json)
     #[argh(option, arg_name = "FILE")]
     auth_file: Option<PathBuf>,
-    /// pull nothing: print the stored image's Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ExposedPorts as bash assignments
+    /// pull nothing: the stored image's config as bash arrays
     #[argh(switch)]
     print_config: bool,
-    /// pull nothing: print the full name REF stands for (alpine: docker.io/library/alpine:latest)
+    /// pull nothing: print the full name REF stands for
     #[argh(switch)]
     print_name: bool,
-    /// the image reference
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
+    /// [REGISTRY/]NAME[:TAG][@sha256:DIGEST] (alpine is docker.io/library/alpine:latest)
     #[argh(positional, arg_name = "REF")]
     reference: String,
 }
@@ -59,6 +62,10 @@ struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         0
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -68,7 +75,8 @@ fn main() -> ExitCode {
 
 fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&options.reference).map_err(|err| chainload::usage(chainload::describe(&err)))?;
-    let platform = Platform::parse(options.platform.as_deref()).map_err(|err| chainload::usage(chainload::describe(&err)))?;
+    let platform =
+        Platform::parse(options.platform.as_deref()).map_err(|err| chainload::usage(chainload::describe(&err)))?;
     let dir = imgstore::default_dir(options.store);
 
     if options.print_name {

@@ -52,7 +52,8 @@ fn host_architecture() -> &'static str {
 /// The descriptor in `index` for `wanted`; the error lists what there is.
 pub fn choose<'a>(index: &'a Value, wanted: &Platform) -> anyhow::Result<&'a Value> {
     let manifests = index.get("manifests").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let candidates: Vec<&Value> = manifests.iter().filter(|m| m.get("platform").is_some_and(|p| wanted.matches(p))).collect();
+    let candidates: Vec<&Value> =
+        manifests.iter().filter(|m| m.get("platform").is_some_and(|p| wanted.matches(p))).collect();
     // Without a variant asked for, arm64 images may say v8 or nothing:
     // the first match, in index order, is what Docker takes too.
     if let Some(found) = candidates.first() {
@@ -70,7 +71,12 @@ pub fn choose<'a>(index: &'a Value, wanted: &Platform) -> anyhow::Result<&'a Val
         })
         .collect();
     let variant = wanted.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
-    bail!("no manifest for platform {}/{}{variant} in the index (it has: {})", wanted.os, wanted.architecture, available.join(", "))
+    bail!(
+        "no manifest for platform {}/{}{variant} in the index (it has: {})",
+        wanted.os,
+        wanted.architecture,
+        available.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -86,7 +92,9 @@ mod tests {
                 {"digest":"c","platform":{"os":"unknown","architecture":"unknown"}}]}"#,
         )
         .unwrap();
-        let pick = |p: &str| choose(&index, &Platform::parse(Some(p)).unwrap()).map(|m| m["digest"].as_str().unwrap().to_string());
+        let pick = |p: &str| {
+            choose(&index, &Platform::parse(Some(p)).unwrap()).map(|m| m["digest"].as_str().unwrap().to_string())
+        };
         assert_eq!(pick("linux/amd64").unwrap(), "b");
         assert_eq!(pick("linux/arm64").unwrap(), "a");
         assert_eq!(pick("linux/arm64/v8").unwrap(), "a");

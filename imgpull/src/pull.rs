@@ -7,12 +7,14 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use imgstore::{Digest, DigestMismatch, Hasher, Store, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, SMALL_BLOB_LIMIT};
+use imgstore::{
+    Digest, DigestMismatch, Hasher, Store, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, SMALL_BLOB_LIMIT,
+};
 use serde_json::Value;
 
 use crate::platform::{self, Platform};
-use imgstore::Reference;
 use crate::registry::Registry;
+use imgstore::Reference;
 
 const ACCEPT_ANY: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -30,7 +32,12 @@ pub struct Pulled {
     pub present: usize,
 }
 
-pub fn pull(store: &Store, registry: &mut Registry, reference: &Reference, platform: &Platform) -> anyhow::Result<Pulled> {
+pub fn pull(
+    store: &Store,
+    registry: &mut Registry,
+    reference: &Reference,
+    platform: &Platform,
+) -> anyhow::Result<Pulled> {
     let mut added: Vec<PathBuf> = Vec::new();
     let result = pull_into(store, registry, reference, platform, &mut added);
     // A blob that is not what its digest says condemns the whole pull: the
@@ -47,7 +54,13 @@ pub fn pull(store: &Store, registry: &mut Registry, reference: &Reference, platf
     result
 }
 
-fn pull_into(store: &Store, registry: &mut Registry, reference: &Reference, platform: &Platform, added: &mut Vec<PathBuf>) -> anyhow::Result<Pulled> {
+fn pull_into(
+    store: &Store,
+    registry: &mut Registry,
+    reference: &Reference,
+    platform: &Platform,
+    added: &mut Vec<PathBuf>,
+) -> anyhow::Result<Pulled> {
     let (mut media_type, mut bytes) = fetch_manifest(registry, &reference.manifest_ref())?;
     let mut digest = Digest::of(&bytes);
     if let Some(wanted) = &reference.digest {
@@ -101,7 +114,10 @@ fn pull_into(store: &Store, registry: &mut Registry, reference: &Reference, plat
 fn blob_descriptor(descriptor: Option<&Value>) -> anyhow::Result<(Digest, u64, String)> {
     let descriptor = descriptor.context("missing descriptor")?;
     let digest = Digest::parse(descriptor.get("digest").and_then(Value::as_str).unwrap_or(""))?;
-    let size = descriptor.get("size").and_then(Value::as_u64).with_context(|| format!("descriptor of '{digest}' has no size"))?;
+    let size = descriptor
+        .get("size")
+        .and_then(Value::as_u64)
+        .with_context(|| format!("descriptor of '{digest}' has no size"))?;
     let media_type = descriptor.get("mediaType").and_then(Value::as_str).unwrap_or("").to_string();
     Ok((digest, size, media_type))
 }
@@ -138,7 +154,11 @@ fn fetch_blob(store: &Store, registry: &mut Registry, digest: &Digest, size: u64
         let mut response = registry.get("blobs", &digest.to_string(), "*/*")?;
         // One byte more than declared is enough to know it is wrong.
         let mut body = response.body_mut().with_config().limit(size + 1).reader();
-        let mut file = File::options().write(true).create_new(true).open(&partial).with_context(|| format!("create '{}'", partial.display()))?;
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .with_context(|| format!("create '{}'", partial.display()))?;
         let mut hasher = Hasher::new();
         let mut buffer = vec![0u8; 64 * 1024];
         let mut total = 0u64;

@@ -95,14 +95,19 @@ impl Registry {
             }
             Some(Challenge::Basic) => match &self.credentials {
                 Some(credentials) => format!("Basic {credentials}"),
-                None => bail!("GET '{url}': the registry asks for a user name and password and none is in the credentials file"),
+                None => bail!(
+                    "GET '{url}': the registry asks for a user name and password and none is in the credentials file"
+                ),
             },
             None => bail!("GET '{url}': 401 Unauthorized with no challenge this client understands ('{header}')"),
         };
         self.authorization = Some(answer);
         let (url, response) = self.call(&path, accept)?;
         if response.status() == 401 {
-            bail!("GET '{url}': 401 Unauthorized even with the token (wrong credentials, or no access to '{}')", self.repository);
+            bail!(
+                "GET '{url}': 401 Unauthorized even with the token (wrong credentials, or no access to '{}')",
+                self.repository
+            );
         }
         checked(&url, response)
     }
@@ -153,8 +158,15 @@ impl Registry {
         }
         let response = request.call().map_err(|err| anyhow!("{err}")).with_context(|| format!("GET token '{url}'"))?;
         let mut response = checked(&url, response)?;
-        let body = response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|err| anyhow!("{err}")).context("read the token")?;
-        let json: serde_json::Value = serde_json::from_slice(&body).with_context(|| format!("parse the token from '{realm}'"))?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(|err| anyhow!("{err}"))
+            .context("read the token")?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).with_context(|| format!("parse the token from '{realm}'"))?;
         let token = json.get("token").or_else(|| json.get("access_token")).and_then(|t| t.as_str());
         match token {
             Some(token) if !token.is_empty() => Ok(token.to_string()),

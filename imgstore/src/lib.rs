@@ -68,7 +68,8 @@ impl Store {
         fs::create_dir_all(&blobs).with_context(|| format!("create the image store '{}'", blobs.display()))?;
         let layout = dir.join("oci-layout");
         if !layout.exists() {
-            fs::write(&layout, "{\"imageLayoutVersion\":\"1.0.0\"}\n").with_context(|| format!("write '{}'", layout.display()))?;
+            fs::write(&layout, "{\"imageLayoutVersion\":\"1.0.0\"}\n")
+                .with_context(|| format!("write '{}'", layout.display()))?;
         }
         Ok(Store { dir: dir.to_path_buf() })
     }
@@ -92,8 +93,14 @@ impl Store {
     /// Serialise writers of the store (two pulls updating index.json).
     pub fn lock(&self) -> anyhow::Result<Flock<File>> {
         let path = self.dir.join(".lock");
-        let file = File::options().create(true).append(true).open(&path).with_context(|| format!("open '{}'", path.display()))?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| errno).with_context(|| format!("lock '{}'", path.display()))
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("open '{}'", path.display()))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| errno)
+            .with_context(|| format!("lock '{}'", path.display()))
     }
 
     /// A small blob (manifest, config), read whole and checked against its
@@ -102,7 +109,9 @@ impl Store {
         let path = self.blob_path(digest);
         let file = File::open(&path).with_context(|| format!("open blob '{}'", path.display()))?;
         let mut bytes = Vec::new();
-        file.take(SMALL_BLOB_LIMIT + 1).read_to_end(&mut bytes).with_context(|| format!("read blob '{}'", path.display()))?;
+        file.take(SMALL_BLOB_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("read blob '{}'", path.display()))?;
         if bytes.len() as u64 > SMALL_BLOB_LIMIT {
             bail!("blob '{digest}' is larger than {SMALL_BLOB_LIMIT} bytes: refusing it as a manifest or config");
         }

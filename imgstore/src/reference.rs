@@ -3,8 +3,8 @@
 //! `docker.io/user/app:latest`, and a first component with a `.` or a `:`,
 //! or `localhost`, names the registry host.
 
-use anyhow::bail;
 use crate::Digest;
+use anyhow::bail;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -31,11 +31,17 @@ impl Reference {
             None => (rest, None),
         };
         let (registry, repository) = match name.split_once('/') {
-            Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => (first.to_string(), path.to_string()),
+            Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_string(), path.to_string())
+            }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
         let registry = if registry == "index.docker.io" { DOCKER_HUB.to_string() } else { registry };
-        let repository = if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
         check_repository(text, &repository)?;
         if let Some(tag) = &tag {
             check_tag(text, tag)?;
@@ -130,7 +136,10 @@ mod tests {
     #[test]
     fn registry_hosts_and_ports() {
         let r = Reference::parse("127.0.0.1:5000/demo:1").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()), ("127.0.0.1:5000", "demo", Some("1")));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "demo", Some("1"))
+        );
         assert_eq!(name("localhost/a/b"), "localhost/a/b:latest");
         assert_eq!(name("ghcr.io/o/p"), "ghcr.io/o/p:latest");
         let digest = format!("sha256:{}", "a".repeat(64));

@@ -25,7 +25,9 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 /// Open `path` (relative to the root) inside `root`, symlinks followed
 /// only inside it; magic links refused.
 pub fn open_in_root(root: impl AsFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(root, path, how)
 }
 
@@ -61,7 +63,9 @@ pub fn directory(root: &OwnedFd, dir: &Path) -> anyhow::Result<OwnedFd> {
         Ok(fd) => return Ok(fd),
         Err(Errno::ENOENT) => {}
         Err(Errno::ENOTDIR) => bail!("'{}' is not a directory", dir.display()),
-        Err(Errno::EXDEV | Errno::ELOOP) => bail!("'{}' resolves through a magic link or a symlink loop", dir.display()),
+        Err(Errno::EXDEV | Errno::ELOOP) => {
+            bail!("'{}' resolves through a magic link or a symlink loop", dir.display())
+        }
         Err(err) => return Err(anyhow!(err)).with_context(|| format!("open '{}'", dir.display())),
     }
     let mut parent = open_plain(root, Path::new("."), flags).context("open the root")?;
@@ -79,7 +83,8 @@ pub fn directory(root: &OwnedFd, dir: &Path) -> anyhow::Result<OwnedFd> {
         if lstat(&parent, Path::new(name))?.is_some() {
             bail!("'{}' is a symlink to a missing target: refusing to create a directory through it", prefix.display());
         }
-        mkdirat(&parent, name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create directory '{}'", prefix.display()))?;
+        mkdirat(&parent, name, Mode::from_bits_truncate(0o755))
+            .with_context(|| format!("create directory '{}'", prefix.display()))?;
         parent = open_plain(&parent, Path::new(name), flags).with_context(|| format!("open '{}'", prefix.display()))?;
     }
     Ok(parent)
@@ -90,9 +95,11 @@ pub fn directory(root: &OwnedFd, dir: &Path) -> anyhow::Result<OwnedFd> {
 pub fn remove(parent: &OwnedFd, name: &Path) -> anyhow::Result<()> {
     let Some(stat) = lstat(parent, name)? else { return Ok(()) };
     if kind(&stat) != SFlag::S_IFDIR {
-        return unlinkat(parent, name, UnlinkatFlags::NoRemoveDir).with_context(|| format!("remove '{}'", name.display()));
+        return unlinkat(parent, name, UnlinkatFlags::NoRemoveDir)
+            .with_context(|| format!("remove '{}'", name.display()));
     }
-    let dir = open_plain(parent, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY).with_context(|| format!("open '{}'", name.display()))?;
+    let dir = open_plain(parent, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .with_context(|| format!("open '{}'", name.display()))?;
     empty(&dir, |_| false)?;
     unlinkat(parent, name, UnlinkatFlags::RemoveDir).with_context(|| format!("remove directory '{}'", name.display()))
 }

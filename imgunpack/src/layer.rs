@@ -49,7 +49,8 @@ pub fn apply(root: &OwnedFd, tar: impl Read, options: &Options, report: &mut Rep
         let mut entry = entry.context("read the layer")?;
         let raw = entry.path().context("read an entry name")?.into_owned();
         let path = clean(&raw)?;
-        apply_entry(root, &mut entry, &path, options, &mut made, report).with_context(|| format!("entry '{}'", raw.display()))?;
+        apply_entry(root, &mut entry, &path, options, &mut made, report)
+            .with_context(|| format!("entry '{}'", raw.display()))?;
         report.entries += 1;
     }
     Ok(())
@@ -62,7 +63,9 @@ pub fn clean(raw: &Path) -> anyhow::Result<PathBuf> {
         match component {
             Component::Normal(name) => path.push(name),
             Component::RootDir | Component::CurDir => {}
-            Component::ParentDir => bail!("refusing entry '{}': a '..' in a layer path could reach outside the image", raw.display()),
+            Component::ParentDir => {
+                bail!("refusing entry '{}': a '..' in a layer path could reach outside the image", raw.display())
+            }
             Component::Prefix(_) => bail!("refusing entry '{}'", raw.display()),
         }
     }
@@ -94,7 +97,9 @@ fn apply_entry(
     }
     let header = entry.header();
     let entry_type = header.entry_type();
-    let mode = Mode::from_bits_truncate(header.mode().context("read the mode")? & if options.as_root { 0o7777 } else { 0o777 });
+    let mode = Mode::from_bits_truncate(
+        header.mode().context("read the mode")? & if options.as_root { 0o7777 } else { 0o777 },
+    );
     let owner = (header.uid().context("read the uid")?, header.gid().context("read the gid")?);
     let mtime = header.mtime().unwrap_or(0);
 
@@ -141,7 +146,8 @@ fn apply_entry(
             let kind = if entry_type == EntryType::Char { SFlag::S_IFCHR } else { SFlag::S_IFBLK };
             let major = header.device_major().ok().flatten().unwrap_or(0);
             let minor = header.device_minor().ok().flatten().unwrap_or(0);
-            mknodat(&parent, name, kind, mode, makedev(major.into(), minor.into())).context("create the device node")?;
+            mknodat(&parent, name, kind, mode, makedev(major.into(), minor.into()))
+                .context("create the device node")?;
             chown(&parent, name, owner, options)?;
         }
         EntryType::Char | EntryType::Block => {
@@ -159,7 +165,15 @@ fn apply_entry(
 }
 
 /// Owner first, then the mode: chown(2) clears setuid and setgid bits.
-fn finish(parent: &OwnedFd, name: &Path, fd: impl AsFd, owner: (u64, u64), mode: Mode, options: &Options, mtime: Option<u64>) -> anyhow::Result<()> {
+fn finish(
+    parent: &OwnedFd,
+    name: &Path,
+    fd: impl AsFd,
+    owner: (u64, u64),
+    mode: Mode,
+    options: &Options,
+    mtime: Option<u64>,
+) -> anyhow::Result<()> {
     chown(parent, name, owner, options)?;
     fchmod(&fd, mode).context("set the mode")?;
     if let Some(mtime) = mtime {
@@ -175,7 +189,8 @@ fn chown(parent: &OwnedFd, name: &Path, (uid, gid): (u64, u64), options: &Option
     }
     let uid = u32::try_from(uid).context("uid out of range")?;
     let gid = u32::try_from(gid).context("gid out of range")?;
-    fchownat(parent, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW).context("set the owner")
+    fchownat(parent, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+        .context("set the owner")
 }
 
 /// A hard link to `target`, a name already in the root: looked up inside

@@ -21,20 +21,24 @@ use nix::sys::stat::Mode;
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] REF",
     help_triggers("-h", "--help"),
     example = "Unpack a pulled image and list its root:\n  $ ls \"$(imgunpack localhost:5000/demo:1)\"",
-    note = "Usage: imgunpack [OPTIONS] REF\nREF names an image pulled with imgpull (the same short names: alpine is docker.io/library/alpine:latest). The root filesystem is made in STORE/rootfs/.HEX.PID and renamed to STORE/rootfs/HEX (HEX: the manifest digest) when every layer applied and matched its digest; its path is printed. An image already unpacked is not made again. Unpacked roots are meant to be shared read-only: containers write to an overlay.\nLayers apply in order, with whiteouts (.wh.NAME) and opaque directories (.wh..wh..opq). Every name is resolved inside the root being made (openat2 RESOLVE_IN_ROOT): absolute names and symlinks planted by earlier layers stay inside it; names, hard-link targets and whiteouts with '..' are refused. Owners are kept as stored and setuid/setgid bits only when run as root; device nodes are left out (and counted on stderr) unless --devices.\nStore: --store, $ISOKIT_IMAGES, /var/lib/isokit/images (root) or ~/.local/share/isokit/images.\nISOKIT_TRACE=1 prints one line with the layers and entries applied.",
-    error_code(125, "imgunpack failed (image not in the store, a layer refused or not matching its digest)")
+    note = "Prints STORE/rootfs/HEX (the manifest digest), made aside and renamed\ninto place; an image already unpacked is not made again.\nISOKIT_TRACE=1 prints the layers applied. The manual: man imgunpack.",
+    error_code(125, "imgunpack failed (not in the store, a layer refused or not matching)")
 )]
 /// Unpack a stored image into a root filesystem no layer can escape.
 struct Options {
-    /// the image store directory
+    /// DIR: the image store (default: $ISOKIT_IMAGES)
     #[argh(option, arg_name = "DIR")]
     store: Option<PathBuf>,
-    /// create the device nodes a layer holds (as root only; left out by default)
+    /// create the device nodes a layer holds (as root only)
     #[argh(switch)]
     devices: bool,
-    /// the image reference
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
+    /// an image pulled with imgpull (the same short names)
     #[argh(positional, arg_name = "REF")]
     reference: String,
 }
@@ -42,6 +46,10 @@ struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         0
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -69,9 +77,18 @@ fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<Ex
         }
         let report = result?;
         if let Some(first) = report.skipped_devices.first() {
-            eprintln!("imgunpack: left out {} device node(s) of '{name}', first '{}' (--devices makes them)", report.skipped_devices.len(), first.display());
+            eprintln!(
+                "imgunpack: left out {} device node(s) of '{name}', first '{}' (--devices makes them)",
+                report.skipped_devices.len(),
+                first.display()
+            );
         }
-        tool.trace(format_args!("{name}: {} layers, {} entries into {}", layers.len(), report.entries, target.display()));
+        tool.trace(format_args!(
+            "{name}: {} layers, {} entries into {}",
+            layers.len(),
+            report.entries,
+            target.display()
+        ));
     }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", target.display()).and_then(|()| stdout.flush()).context("write to stdout")?;
@@ -80,15 +97,23 @@ fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<Ex
 
 /// Apply every layer in `aside`, then rename it to `target`. Another
 /// imgunpack that finished first is fine: its root is the same.
-fn make(store: &Store, aside: &Path, target: &Path, layers: &[unpack::Layer], options: &layer::Options) -> anyhow::Result<layer::Report> {
+fn make(
+    store: &Store,
+    aside: &Path,
+    target: &Path,
+    layers: &[unpack::Layer],
+    options: &layer::Options,
+) -> anyhow::Result<layer::Report> {
     fs::create_dir(aside).with_context(|| format!("create '{}'", aside.display()))?;
     let root = open(aside, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open '{}'", aside.display()))?;
     let mut report = layer::Report::default();
     for (index, layer) in layers.iter().enumerate() {
-        unpack::apply(store, &root, layer, options, &mut report).with_context(|| format!("layer {} ('{}')", index + 1, layer.blob))?;
+        unpack::apply(store, &root, layer, options, &mut report)
+            .with_context(|| format!("layer {} ('{}')", index + 1, layer.blob))?;
     }
-    fs::set_permissions(aside, std::os::unix::fs::PermissionsExt::from_mode(0o755)).with_context(|| format!("chmod '{}'", aside.display()))?;
+    fs::set_permissions(aside, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .with_context(|| format!("chmod '{}'", aside.display()))?;
     match fs::rename(aside, target) {
         Ok(()) => Ok(report),
         Err(_) if target.is_dir() => {

@@ -22,9 +22,17 @@ pub struct Layer {
 /// The layers of manifest `digest`, paired with the config's diff_ids.
 pub fn layers(store: &Store, digest: &Digest) -> anyhow::Result<Vec<Layer>> {
     let manifest = store.read_json(digest)?;
-    let config = manifest.get("config").and_then(|c| c.get("digest")).and_then(Value::as_str).context("the manifest has no config")?;
+    let config = manifest
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(Value::as_str)
+        .context("the manifest has no config")?;
     let config = store.read_json(&Digest::parse(config)?)?;
-    let diff_ids = config.get("rootfs").and_then(|r| r.get("diff_ids")).and_then(Value::as_array).context("the config has no rootfs.diff_ids")?;
+    let diff_ids = config
+        .get("rootfs")
+        .and_then(|r| r.get("diff_ids"))
+        .and_then(Value::as_array)
+        .context("the config has no rootfs.diff_ids")?;
     let layers = manifest.get("layers").and_then(Value::as_array).context("the manifest has no layers")?;
     if diff_ids.len() != layers.len() {
         bail!("the manifest has {} layers but the config {} diff_ids", layers.len(), diff_ids.len());
@@ -45,7 +53,13 @@ pub fn layers(store: &Store, digest: &Digest) -> anyhow::Result<Vec<Layer>> {
 /// Apply `layer` onto `root`; both digests are checked at the end of the
 /// stream, and a mismatch fails the unpack (whose directory is then
 /// thrown away, so nothing from a wrong blob is ever used).
-pub fn apply(store: &Store, root: &OwnedFd, layer: &Layer, options: &Options, report: &mut Report) -> anyhow::Result<()> {
+pub fn apply(
+    store: &Store,
+    root: &OwnedFd,
+    layer: &Layer,
+    options: &Options,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let path = store.blob_path(&layer.blob);
     let file = File::open(&path).with_context(|| format!("open layer '{}'", path.display()))?;
     let mut compressed = Hashing::new(BufReader::with_capacity(128 * 1024, file));
@@ -62,7 +76,9 @@ pub fn apply(store: &Store, root: &OwnedFd, layer: &Layer, options: &Options, re
 fn decompressor<'a>(media_type: &str, input: &'a mut impl Read) -> anyhow::Result<Box<dyn Read + 'a>> {
     Ok(match media_type {
         t if t.ends_with("+gzip") || t.ends_with(".tar.gzip") => Box::new(flate2::read::MultiGzDecoder::new(input)),
-        t if t.ends_with("+zstd") => Box::new(ruzstd::decoding::StreamingDecoder::new(input).context("read the zstd layer")?),
+        t if t.ends_with("+zstd") => {
+            Box::new(ruzstd::decoding::StreamingDecoder::new(input).context("read the zstd layer")?)
+        }
         t if t.ends_with(".tar") || t.ends_with(".tar.v1") => Box::new(input),
         other => bail!("unsupported layer type '{other}'"),
     })

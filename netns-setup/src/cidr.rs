@@ -52,8 +52,11 @@ impl FromStr for Cidr {
     /// /32 (or /128) with no on-link network, which is never what a
     /// container's interface needs.
     fn from_str(text: &str) -> Result<Cidr, String> {
-        let (addr, prefix) = text.split_once('/').ok_or_else(|| format!("invalid address '{text}': expected ADDRESS/PREFIX, e.g. 10.88.0.2/16"))?;
-        let addr: IpAddr = addr.parse().map_err(|_| format!("invalid address '{text}': '{addr}' is not an IPv4 or IPv6 address"))?;
+        let (addr, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("invalid address '{text}': expected ADDRESS/PREFIX, e.g. 10.88.0.2/16"))?;
+        let addr: IpAddr =
+            addr.parse().map_err(|_| format!("invalid address '{text}': '{addr}' is not an IPv4 or IPv6 address"))?;
         let max = Cidr::max_prefix(addr);
         let prefix = prefix
             .parse::<u8>()
@@ -101,8 +104,22 @@ mod tests {
     #[test]
     fn refuses_malformed() {
         for bad in [
-            "", "10.88.0.2", "10.88.0.2/", "/16", "10.88.0.300/16", "10.88.0.2/33", "fd00::2/129", "10.88.0.2/-1",
-            "10.88.0.2/+8", "10.88.0.2/16/1", "10.88.0/16", "eth0/16", "0.0.0.0/0", "224.0.0.1/4", "::/0", " 10.0.0.1/8",
+            "",
+            "10.88.0.2",
+            "10.88.0.2/",
+            "/16",
+            "10.88.0.300/16",
+            "10.88.0.2/33",
+            "fd00::2/129",
+            "10.88.0.2/-1",
+            "10.88.0.2/+8",
+            "10.88.0.2/16/1",
+            "10.88.0/16",
+            "eth0/16",
+            "0.0.0.0/0",
+            "224.0.0.1/4",
+            "::/0",
+            " 10.0.0.1/8",
             "10.0.0.1/ 8",
         ] {
             assert!(cidr(bad).is_err(), "{bad:?} accepted");

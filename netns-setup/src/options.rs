@@ -12,40 +12,44 @@ use crate::cidr::{parse_ip, Cidr};
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
-    example = "Inside `unshare-lite --net`, a veth on the bridge isokit0 with an address and a default route:\n  $ unshare-lite --net --pid -- netns-setup --veth ve-web --bridge isokit0 --addr 10.88.0.2/16 --gateway 10.88.0.1 -- ip addr",
-    example = "Only loopback (a network namespace with no way out):\n  $ unshare-lite --net -- netns-setup -- ping -c1 127.0.0.1",
-    note = "Usage: netns-setup [OPTIONS] [--] PROG [ARGS...]\nRun it inside a new network namespace (after `unshare-lite --net`). It always brings lo up. With --veth it creates a veth pair: HOSTIF in the outer network namespace, NAME inside; both ends go away when the container's namespace dies.\nThe outer namespace is that of the nearest ancestor process (as /proc shows them) in another network namespace, normally the unshare-lite launcher; --outer-netns names it instead (needed with `unshare-lite --pid --mount-proc`, whose /proc hides the launcher). netns-setup refuses to run in the same network namespace as the outer one.\nEvery option is checked, and the outer namespace is asked whether HOSTIF is free and BR is a bridge, before anything is created; a failure after the veth was made deletes it.\nISOKIT_TRACE=1 prints one line saying what was created and where.",
-    error_code(125, "netns-setup itself failed (bad option, an interface could not be made)"),
+    example = "Inside unshare-lite --net: a veth on a bridge, an address, a route:\n  $ unshare-lite --net --pid -- netns-setup --veth ve-web \\\n      --bridge isokit0 --addr 10.88.0.2/16 --gateway 10.88.0.1 -- sh",
+    example = "Only loopback:\n  $ unshare-lite --net -- netns-setup -- ip link",
+    note = "ISOKIT_TRACE=1 prints what was made. The manual: man netns-setup.",
+    error_code(125, "netns-setup itself failed (bad option, a link could not be made)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Wire the network namespace of a container, then exec PROG in it.
 pub struct Options {
-    /// create a veth pair; its outer end is named HOSTIF
+    /// HOSTIF: make a veth pair, its outer end named HOSTIF
     #[argh(option, arg_name = "HOSTIF")]
     veth: Option<String>,
-    /// name of the inner end (default eth0; requires --veth)
+    /// NAME of the inner end (default eth0; requires --veth)
     #[argh(option, arg_name = "NAME")]
     ifname: Option<String>,
-    /// address of the inner end, IPv4 or IPv6, repeatable (requires --veth)
+    /// CIDR of the inner end, repeatable (requires --veth)
     #[argh(option, arg_name = "CIDR")]
     addr: Vec<Cidr>,
-    /// default route through IP, which must be in an --addr network (requires --addr)
+    /// IP: default route, in an --addr network
     #[argh(option, arg_name = "IP", from_str_fn(parse_ip))]
     gateway: Option<IpAddr>,
-    /// address of the outer end, for a point-to-point link without a bridge (requires --veth)
+    /// CIDR of the outer end, when there is no --bridge
     #[argh(option, arg_name = "CIDR")]
     host_addr: Option<Cidr>,
-    /// attach the outer end to the existing bridge BR (requires --veth)
+    /// BR: attach the outer end to the bridge BR
     #[argh(option, arg_name = "BR")]
     bridge: Option<String>,
     /// MTU of both ends, 68 to 65535 (requires --veth)
     #[argh(option, arg_name = "N")]
     mtu: Option<u32>,
-    /// the outer network namespace, as a file: /proc/PID/ns/net, /run/netns/NAME
+    /// PATH of the outer namespace (/proc/PID/ns/net)
     #[argh(option, arg_name = "PATH")]
     outer_netns: Option<PathBuf>,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the program to run, and its arguments
     #[argh(positional, greedy, arg_name = "PROG")]
     command: Vec<String>,
@@ -54,6 +58,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -130,7 +138,9 @@ impl Options {
         }
         let host_side = match (&self.bridge, self.host_addr) {
             (Some(_), Some(_)) => {
-                return Err(usage("--bridge and --host-addr are mutually exclusive (the bridge holds the host's address)"));
+                return Err(usage(
+                    "--bridge and --host-addr are mutually exclusive (the bridge holds the host's address)",
+                ));
             }
             (Some(bridge), None) => HostSide::Bridge(bridge.clone()),
             (None, Some(addr)) => HostSide::Address(addr),
@@ -138,7 +148,11 @@ impl Options {
         };
         if let Some(mtu) = self.mtu {
             if !MTU_RANGE.contains(&mtu) {
-                return Err(usage(format!("invalid --mtu {mtu}: must be {} to {}", MTU_RANGE.start(), MTU_RANGE.end())));
+                return Err(usage(format!(
+                    "invalid --mtu {mtu}: must be {} to {}",
+                    MTU_RANGE.start(),
+                    MTU_RANGE.end()
+                )));
             }
             let v6 = self.addr.iter().chain(self.host_addr.iter()).any(|a| a.addr.is_ipv6());
             if v6 && mtu < IPV6_MIN_MTU {
@@ -207,8 +221,22 @@ mod tests {
 
     #[test]
     fn a_full_veth_plan() {
-        let plan = plan(&["--veth", "ve-web", "--bridge", "br0", "--addr", "10.88.0.2/16", "--addr", "fd00::2/64", "--gateway", "10.88.0.1", "--mtu", "1400", "sh"])
-            .expect("valid");
+        let plan = plan(&[
+            "--veth",
+            "ve-web",
+            "--bridge",
+            "br0",
+            "--addr",
+            "10.88.0.2/16",
+            "--addr",
+            "fd00::2/64",
+            "--gateway",
+            "10.88.0.1",
+            "--mtu",
+            "1400",
+            "sh",
+        ])
+        .expect("valid");
         let veth = plan.veth.expect("veth");
         assert_eq!(veth.inside, "eth0");
         assert_eq!(veth.addrs.len(), 2);
@@ -218,7 +246,12 @@ mod tests {
 
     #[test]
     fn veth_options_require_veth() {
-        for words in [&["--addr", "10.0.0.2/8", "true"][..], &["--bridge", "br0", "true"], &["--mtu", "1500", "true"], &["--ifname", "x", "true"]] {
+        for words in [
+            &["--addr", "10.0.0.2/8", "true"][..],
+            &["--bridge", "br0", "true"],
+            &["--mtu", "1500", "true"],
+            &["--ifname", "x", "true"],
+        ] {
             assert!(plan(words).is_err(), "{words:?}");
         }
     }

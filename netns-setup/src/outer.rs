@@ -93,7 +93,8 @@ fn identity(file: &File, path: &str) -> anyhow::Result<(u64, u64)> {
 /// single-threaded process holding CAP_SYS_ADMIN there; the socket keeps
 /// the namespace it was created in for its whole life (netlink(7)).
 pub fn netlink_in_outer(namespaces: &Namespaces) -> anyhow::Result<Netlink> {
-    setns(&namespaces.outer, CloneFlags::CLONE_NEWNET).with_context(|| format!("enter the outer network namespace ({})", namespaces.outer_source))?;
+    setns(&namespaces.outer, CloneFlags::CLONE_NEWNET)
+        .with_context(|| format!("enter the outer network namespace ({})", namespaces.outer_source))?;
     let socket = Netlink::open();
     setns(&namespaces.own, CloneFlags::CLONE_NEWNET).context("return to the container's network namespace")?;
     // Read back where we are: PROG must never start in the outer namespace.

@@ -23,7 +23,10 @@ pub fn check(inside: &mut Netlink, outer: &mut Netlink, veth: &Veth) -> anyhow::
         bail!("interface '{}' already exists in the outer network namespace (choose another --veth name)", veth.host);
     }
     if inside.link(&veth.inside).context("look up --ifname in the container's network namespace")?.is_some() {
-        bail!("interface '{}' already exists in the container's network namespace (choose another --ifname)", veth.inside);
+        bail!(
+            "interface '{}' already exists in the container's network namespace (choose another --ifname)",
+            veth.inside
+        );
     }
     if let HostSide::Bridge(bridge) = &veth.host_side {
         let link = outer.link(bridge).context("look up --bridge in the outer network namespace")?;
@@ -81,7 +84,9 @@ fn configure_inside(inside: &mut Netlink, veth: &Veth) -> anyhow::Result<()> {
     }
     inside.set_up(index).with_context(|| format!("bring '{name}' up"))?;
     if let Some(gateway) = veth.gateway {
-        inside.add_default_route(index, gateway).with_context(|| format!("add default route via {gateway} on '{name}'"))?;
+        inside
+            .add_default_route(index, gateway)
+            .with_context(|| format!("add default route via {gateway} on '{name}'"))?;
     }
     Ok(())
 }

@@ -57,8 +57,12 @@ impl Root {
         sys::attach(&devpts, &pts).context("attach devpts on '/dev/pts'")?;
 
         let shm = open_entry(&dev, "shm")?;
-        let tmpfs = sys::new_filesystem("tmpfs", &[("mode", "1777"), ("size", "65536k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
-            .context("mount tmpfs for /dev/shm")?;
+        let tmpfs = sys::new_filesystem(
+            "tmpfs",
+            &[("mode", "1777"), ("size", "65536k")],
+            attr::NOSUID | attr::NODEV | attr::NOEXEC,
+        )
+        .context("mount tmpfs for /dev/shm")?;
         sys::attach(&tmpfs, &shm).context("attach tmpfs on '/dev/shm'")
     }
 }

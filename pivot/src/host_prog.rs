@@ -39,8 +39,10 @@ impl HostProgram {
         let bytes = fs::read(&path).map_err(|err| anyhow!(ExecFailure::new(program.clone(), err)))?;
         // 126 as for any PROG that is there but cannot run; said before
         // anything is mounted.
-        check_static(&bytes).map_err(|why| anyhow!(ExecFailure::new(path.clone().into_os_string(), io::Error::other(why))))?;
-        let memfd = memfd_create(c"pivot-next", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING).context("memfd_create")?;
+        check_static(&bytes)
+            .map_err(|why| anyhow!(ExecFailure::new(path.clone().into_os_string(), io::Error::other(why))))?;
+        let memfd =
+            memfd_create(c"pivot-next", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING).context("memfd_create")?;
         fs::File::from(memfd.try_clone().context("dup memfd")?).write_all(&bytes).context("copy PROG into a memfd")?;
         let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SEAL;
         fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).context("seal the copy of PROG")?;
@@ -92,7 +94,8 @@ pub fn check_static(bytes: &[u8]) -> Result<(), String> {
     }
     let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
     let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let u64_at = |at: usize| bytes.get(at..at + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+    let u64_at =
+        |at: usize| bytes.get(at..at + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
     let header = if wide {
         (u64_at(0x20).map(|v| v as usize), u16_at(0x36), u16_at(0x38))
     } else {

@@ -61,8 +61,8 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace)));
 
     drop(image); // no handle on the host's directory past this point
-    // From here on this process runs inside the container with the host's
-    // binary: no process inside may reach it through /proc/PID/exe.
+                 // From here on this process runs inside the container with the host's
+                 // binary: no process inside may reach it through /proc/PID/exe.
     chainload::sys::set_non_dumpable()?;
     switch_root(&root.fd)?;
     drop(root);

@@ -6,9 +6,9 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
+use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::errno::Errno;
 use nix::sys::stat::{fstat, Mode};
 
 use crate::options::{Bind, RootKind, Tmpfs};
@@ -18,8 +18,18 @@ use crate::sys::{self, attr};
 /// Paths of /proc that Docker hides (runc's default maskedPaths): a file is
 /// covered with the host's /dev/null, a directory with an empty read-only
 /// tmpfs. Paths the running kernel lacks are skipped.
-const PROC_MASKED: &[&str] =
-    &["acpi", "asound", "interrupts", "kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "scsi"];
+const PROC_MASKED: &[&str] = &[
+    "acpi",
+    "asound",
+    "interrupts",
+    "kcore",
+    "keys",
+    "latency_stats",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "scsi",
+];
 /// Paths of /proc that stay visible but read-only (runc's readonlyPaths).
 const PROC_READ_ONLY: &[&str] = &["bus", "fs", "irq", "sys", "sysrq-trigger"];
 /// Paths of /sys that Docker hides.
@@ -72,8 +82,10 @@ pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
     let mut made_workdir = None;
     let tree = match kind {
         RootKind::Bind => {
-            let tree = sys::clone_tree(&image.dir, Path::new(""), true).with_context(|| format!("bind new root '{shown}'"))?;
-            sys::set_attributes(&tree, ROOT_ATTRIBUTES, true).with_context(|| format!("make new root '{shown}' nodev"))?;
+            let tree =
+                sys::clone_tree(&image.dir, Path::new(""), true).with_context(|| format!("bind new root '{shown}'"))?;
+            sys::set_attributes(&tree, ROOT_ATTRIBUTES, true)
+                .with_context(|| format!("make new root '{shown}' nodev"))?;
             tree
         }
         RootKind::Overlay(upper) => {
@@ -82,9 +94,11 @@ pub fn make_root(image: &Image, kind: &RootKind) -> anyhow::Result<Root> {
             overlay(&image.path, &upper, &work).inspect_err(|_| remove_workdir(made_workdir.as_deref()))?
         }
         RootKind::TmpOverlay => {
-            let scratch = sys::new_filesystem("tmpfs", &[("mode", "0755")], ROOT_ATTRIBUTES).context("mount a tmpfs for --tmp-overlay")?;
+            let scratch = sys::new_filesystem("tmpfs", &[("mode", "0755")], ROOT_ATTRIBUTES)
+                .context("mount a tmpfs for --tmp-overlay")?;
             for name in ["upper", "work"] {
-                nix::sys::stat::mkdirat(&scratch, name, Mode::from_bits_truncate(0o755)).context("make the --tmp-overlay directories")?;
+                nix::sys::stat::mkdirat(&scratch, name, Mode::from_bits_truncate(0o755))
+                    .context("make the --tmp-overlay directories")?;
             }
             // The scratch tmpfs is detached: overlayfs reaches it through
             // this process's fd, and keeps it alive after the fd is closed.
@@ -116,7 +130,9 @@ fn overlay_dirs(upper: &Path) -> anyhow::Result<(PathBuf, PathBuf, bool)> {
         // overlayfs make and use its work/ wherever the link points.
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => match fs::symlink_metadata(&work) {
             Ok(meta) if meta.is_dir() => Ok((upper, work, false)),
-            Ok(meta) if meta.file_type().is_symlink() => bail!("overlay work directory '{}' is a symlink: refusing to follow it", work.display()),
+            Ok(meta) if meta.file_type().is_symlink() => {
+                bail!("overlay work directory '{}' is a symlink: refusing to follow it", work.display())
+            }
             _ => bail!("overlay work directory '{}' exists and is not a directory", work.display()),
         },
         Err(err) => Err(anyhow!(err)).context(format!("make overlay work directory '{}'", work.display())),
@@ -200,7 +216,8 @@ impl Root {
         if let Some(size) = &size {
             options.push(("size", size));
         }
-        let fs = sys::new_filesystem("tmpfs", &options, attr::NOSUID | attr::NODEV).with_context(|| format!("mount tmpfs on '{shown}'"))?;
+        let fs = sys::new_filesystem("tmpfs", &options, attr::NOSUID | attr::NODEV)
+            .with_context(|| format!("mount tmpfs on '{shown}'"))?;
         sys::attach(&fs, &target).with_context(|| format!("attach tmpfs on '{shown}'"))
     }
 
@@ -208,7 +225,8 @@ impl Root {
     pub fn mount_bind(&self, volume: &Volume) -> anyhow::Result<()> {
         let shown = volume.bind.destination.display();
         let target = resolve::mountpoint(&self.fd, &volume.bind.destination, volume.kind, &self.made)?;
-        sys::attach(&volume.tree, &target).with_context(|| format!("bind '{}' on '{shown}'", volume.bind.source.display()))
+        sys::attach(&volume.tree, &target)
+            .with_context(|| format!("bind '{}' on '{shown}'", volume.bind.source.display()))
     }
 
     /// `--ro`: the root mount alone read-only; volumes keep their own mode.
@@ -253,7 +271,11 @@ fn mask(dir: &OwnedFd, base: &str, names: &[&str]) -> anyhow::Result<()> {
         let Some(entry) = resolve::optional_entry(dir, name)? else { continue };
         let shown = format!("{base}/{name}");
         let cover = if Kind::of(&fstat(&entry).with_context(|| format!("stat '{shown}'"))?) == Kind::Directory {
-            sys::new_filesystem("tmpfs", &[("size", "4096"), ("mode", "0555")], attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC)
+            sys::new_filesystem(
+                "tmpfs",
+                &[("size", "4096"), ("mode", "0555")],
+                attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC,
+            )
         } else {
             sys::clone_tree(open_host("/dev/null")?, Path::new(""), false)
         }
@@ -286,25 +308,30 @@ fn mount_cgroups(sys_fs: &OwnedFd) -> anyhow::Result<()> {
         other => other.map(Some),
     };
     if hierarchies.iter().all(|controllers| controllers.is_empty()) {
-        let Some(cgroup2) = permitted(sys::new_filesystem("cgroup2", &[], flags)).context("mount cgroup2")? else { return Ok(()) };
+        let Some(cgroup2) = permitted(sys::new_filesystem("cgroup2", &[], flags)).context("mount cgroup2")? else {
+            return Ok(());
+        };
         return sys::attach(&cgroup2, &target).context("attach cgroup2 on '/sys/fs/cgroup'");
     }
-    let dir = sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "64k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
-        .context("mount a tmpfs for /sys/fs/cgroup")?;
+    let dir =
+        sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "64k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
+            .context("mount a tmpfs for /sys/fs/cgroup")?;
     for controllers in &hierarchies {
         let (name, cgroup) = if controllers.is_empty() {
             ("unified".to_string(), sys::new_filesystem("cgroup2", &[], flags))
         } else {
             // name=systemd and the like: a named hierarchy without controllers.
-            let options: Vec<(&str, &str)> = controllers
-                .split(',')
-                .map(|option| option.split_once('=').unwrap_or((option, "")))
-                .collect();
+            let options: Vec<(&str, &str)> =
+                controllers.split(',').map(|option| option.split_once('=').unwrap_or((option, ""))).collect();
             (controllers.replace("name=", ""), sys::new_filesystem("cgroup", &options, flags))
         };
-        let Some(cgroup) = permitted(cgroup).with_context(|| format!("mount the cgroup hierarchy '{name}'"))? else { return Ok(()) };
-        nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755)).with_context(|| format!("make '/sys/fs/cgroup/{name}'"))?;
-        let mountpoint = resolve::optional_entry(&dir, &name)?.with_context(|| format!("'/sys/fs/cgroup/{name}' vanished"))?;
+        let Some(cgroup) = permitted(cgroup).with_context(|| format!("mount the cgroup hierarchy '{name}'"))? else {
+            return Ok(());
+        };
+        nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755))
+            .with_context(|| format!("make '/sys/fs/cgroup/{name}'"))?;
+        let mountpoint =
+            resolve::optional_entry(&dir, &name)?.with_context(|| format!("'/sys/fs/cgroup/{name}' vanished"))?;
         sys::attach(&cgroup, &mountpoint).with_context(|| format!("attach the cgroup hierarchy '{name}'"))?;
     }
     sys::set_attributes(&dir, flags, false).context("make /sys/fs/cgroup read-only")?;
@@ -317,7 +344,9 @@ fn cgroup_hierarchies(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for line in text.lines() {
         let mut fields = line.splitn(3, ':');
-        let (Some(_id), Some(controllers), Some(_path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        let (Some(_id), Some(controllers), Some(_path)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
         if !found.iter().any(|known| known == controllers) {
             found.push(controllers.to_string());
         }

@@ -7,29 +7,30 @@ use chainload::{usage, Chained};
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] NEWROOT [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
-    example = "A busybox root with a volume, inside new mount and PID namespaces:\n  $ scripts/mkrootfs busybox ./rootfs\n  $ unshare-lite --mount --pid -- pivot --bind ./data:/data ./rootfs -- sh -c 'cat /proc/self/mountinfo'",
-    example = "One image, writes kept apart, the next step taken from the host:\n  $ unshare-lite --mount --pid -- pivot --overlay ./upper --next-from-host ./rootfs -- capdrop -- sh",
-    note = "Usage: pivot [OPTIONS] NEWROOT [--] PROG [ARGS...]\nMust run in a mount namespace of its own (after unshare-lite --mount): it refuses when no ancestor it can see is in another mount namespace (so leave out unshare-lite --mount-proc, which hides them; pivot mounts /proc itself).\nRoot: NEWROOT bind-mounted (missing mountpoints are then made in the image), or an overlay over it (--overlay keeps its work directory in UPPERDIR.work, made if missing); with --overlay/--tmp-overlay the image itself is never written.\nInside: a fresh /proc (paths Docker masks are covered, /proc/sys and others read-only; without a new PID namespace it lists the host's processes, as docker --pid=host does), /dev on tmpfs (null zero full random urandom tty, pts with its own ptmx, shm, fd links), /sys read-only (sysfs in a new network namespace, else a read-only bind of the host's). Every destination is resolved inside NEWROOT: symlinks in the image cannot lead a mount out of it; an image whose /proc, /dev or /sys is a symlink or not a directory is refused.\nThen pivot_root, the old root detached, chdir /, and PROG looked up in the new root's PATH. --next-from-host copies PROG from the host (PATH searched there) into a sealed memfd before switching and execs that: it must be a static ELF binary (a dynamic one, or a #! script, cannot run from there).\nInherited fds: pipes, sockets, terminals, files and devices are passed on to PROG as they are (stdio included), but an inherited fd that is a directory, an O_PATH handle or a namespace file is refused with 125 before anything is mounted, naming the fd: it would reach the host from inside the new root (close it, e.g. 7<&-).\nTmpfs sizes take K, M, G (1024-based) or bytes. ISOKIT_TRACE=1 prints one line saying what was mounted.",
-    error_code(125, "pivot itself failed (bad option, not in a new mount namespace, a mount failed)"),
-    error_code(126, "PROG was found but could not be executed (e.g. dynamic with --next-from-host)"),
-    error_code(127, "PROG was not found"),
+    example = "A busybox image with a read-only volume:\n  $ mkrootfs busybox ./rootfs\n  $ unshare-lite --mount --pid -- pivot --bind ./data:/data:ro \\\n      ./rootfs -- sh",
+    example = "One image for many containers, the next step from the host:\n  $ unshare-lite --mount --pid -- pivot --tmp-overlay \\\n      --next-from-host ./rootfs -- capdrop -- sh",
+    note = "Run it inside unshare-lite --mount. ISOKIT_TRACE=1 prints what was\nmounted. The manual: man pivot.",
+    error_code(125, "pivot itself failed (bad option, not in a new mount namespace)"),
+    error_code(126, "PROG was found but could not be executed"),
+    error_code(127, "PROG was not found")
 )]
-/// Switch into NEWROOT with fresh /proc, /dev, /sys and volumes, then exec PROG inside it.
+/// Switch into NEWROOT with its own /proc, /dev and /sys, then exec PROG.
 pub struct Options {
-    /// bind host path SRC on DST inside (repeatable; ':ro' makes it read-only, submounts too)
+    /// SRC:DST[:ro]: bind a host path inside, repeatable
     #[argh(option, arg_name = "SRC:DST[:ro]", from_str_fn(parse_bind))]
     bind: Vec<Bind>,
-    /// mount a tmpfs on DST inside (repeatable), of SIZE bytes (K, M, G suffixes)
+    /// DST[:SIZE]: a tmpfs inside (K, M, G), repeatable
     #[argh(option, arg_name = "DST[:SIZE]", from_str_fn(parse_tmpfs))]
     tmpfs: Vec<Tmpfs>,
-    /// make the root read-only at the end (volumes keep their own mode)
+    /// make the root read-only at the end
     #[argh(switch)]
     ro: bool,
-    /// overlay NEWROOT (read-only lower layer) with writes going to UPPERDIR
+    /// UPPERDIR: writes go there, NEWROOT stays unchanged
     #[argh(option, arg_name = "UPPERDIR")]
     overlay: Option<PathBuf>,
-    /// overlay NEWROOT with writes going to a tmpfs that vanishes with the container
+    /// writes go to a tmpfs that vanishes with the container
     #[argh(switch)]
     tmp_overlay: bool,
     /// do not mount /proc
@@ -41,12 +42,15 @@ pub struct Options {
     /// do not mount /sys
     #[argh(switch)]
     no_sys: bool,
-    /// do not mount the container's cgroups read-only on /sys/fs/cgroup (done only in a cgroup namespace of its own)
+    /// leave /sys/fs/cgroup empty (default: the container's own cgroups, read-only, in a cgroup namespace)
     #[argh(switch)]
     no_cgroup: bool,
-    /// open PROG on the host before switching, and exec that file inside
+    /// take PROG (a static binary) from the host
     #[argh(switch)]
     next_from_host: bool,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the image's root directory, on the host
     #[argh(positional, arg_name = "NEWROOT")]
     newroot: String,
@@ -58,6 +62,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 

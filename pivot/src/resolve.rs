@@ -15,8 +15,8 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
-use nix::unistd::{unlinkat, UnlinkatFlags};
 use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
 
 /// What a mountpoint must be: a directory, or a file for a file bind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,8 @@ fn path_fd() -> OFlag {
 /// Open `path` (absolute, as seen from inside) inside `root`, following
 /// symlinks the way the container will, but only inside it.
 fn open_in_root(root: impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new().flags(path_fd()).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how =
+        OpenHow::new().flags(path_fd()).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(root, path, how)
 }
 
@@ -64,7 +65,9 @@ pub fn mountpoint(root: &OwnedFd, destination: &Path, kind: Kind, made: &Made) -
         Ok(fd) => fd,
         Err(Errno::ENOENT) => create(root, destination, kind, made)?,
         Err(Errno::EXDEV | Errno::ELOOP) => {
-            bail!("'{shown}' resolves through a magic link (/proc/PID/root and the like) or a symlink loop: refusing it")
+            bail!(
+                "'{shown}' resolves through a magic link (/proc/PID/root and the like) or a symlink loop: refusing it"
+            )
         }
         Err(err) => return Err(anyhow!(err)).context(format!("resolve '{shown}' inside the new root")),
     };
@@ -116,9 +119,13 @@ fn create(root: &OwnedFd, destination: &Path, kind: Kind, made: &Made) -> anyhow
         let last = index + 1 == names.len();
         if last && kind == Kind::File {
             let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            drop(openat(&parent, *name, flags, Mode::from_bits_truncate(0o644)).with_context(|| format!("create mountpoint '{shown}'"))?);
+            drop(
+                openat(&parent, *name, flags, Mode::from_bits_truncate(0o644))
+                    .with_context(|| format!("create mountpoint '{shown}'"))?,
+            );
         } else {
-            mkdirat(&parent, *name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create mountpoint '{shown}'"))?;
+            mkdirat(&parent, *name, Mode::from_bits_truncate(0o755))
+                .with_context(|| format!("create mountpoint '{shown}'"))?;
         }
         made.record(&parent, name, !(last && kind == Kind::File))?;
         parent = open_plain(&parent, name).with_context(|| format!("open new mountpoint '{shown}'"))?;
@@ -132,7 +139,8 @@ fn create(root: &OwnedFd, destination: &Path, kind: Kind, made: &Made) -> anyhow
 pub fn special_directory(root: &OwnedFd, name: &str, made: &Made) -> anyhow::Result<OwnedFd> {
     match fstatat(root, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Err(Errno::ENOENT) => {
-            mkdirat(root, name, Mode::from_bits_truncate(0o755)).with_context(|| format!("create '/{name}' in the new root"))?;
+            mkdirat(root, name, Mode::from_bits_truncate(0o755))
+                .with_context(|| format!("create '/{name}' in the new root"))?;
             made.record(root, Path::new(name), true)?;
         }
         Err(err) => return Err(anyhow!(err)).context(format!("stat '/{name}' in the new root")),

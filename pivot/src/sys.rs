@@ -136,7 +136,14 @@ pub fn new_filesystem(fstype: &str, options: &[(&str, &str)], attributes: u64) -
     }
     // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
     unit(unsafe {
-        libc::syscall(libc::SYS_fsconfig, context.as_raw_fd(), FSCONFIG_CMD_CREATE, std::ptr::null::<libc::c_char>(), std::ptr::null::<libc::c_char>(), 0)
+        libc::syscall(
+            libc::SYS_fsconfig,
+            context.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
     })?;
     // SAFETY: fsmount(2) takes the configured context fd and two flag words.
     owned(unsafe { libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), FSMOUNT_CLOEXEC, attributes) })

@@ -16,7 +16,8 @@ use nix::sys::stat::{fstat, SFlag};
 
 /// Connect to the socket at `path`, as this process sees it (close-on-exec).
 pub fn connect(path: &Path) -> anyhow::Result<OwnedFd> {
-    let stream = UnixStream::connect(path).with_context(|| format!("connect to console socket '{}'", path.display()))?;
+    let stream =
+        UnixStream::connect(path).with_context(|| format!("connect to console socket '{}'", path.display()))?;
     Ok(OwnedFd::from(stream))
 }
 

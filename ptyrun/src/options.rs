@@ -8,13 +8,14 @@ use chainload::{usage, Chained};
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
     example = "A shell on a terminal of the container's own, relayed to yours:\n  $ unshare-lite --mount --pid --new-session -- \\\n      pivot --next-from-host ./rootfs -- ptyrun --relay -- sh -i",
     example = "The OCI console socket, connected on the host, passed down as fd 3:\n  $ ... pivot --next-from-host ./rootfs -- ptyrun --console-fd 3 -- sh",
     note = "Run it after pivot: the terminal comes from the current root's\n/dev/pts/ptmx, which must be a devpts that the caller's terminal is not on.\nPROG gets the slave as stdio and controlling terminal, never the caller's.\nISOKIT_TRACE=1 names the terminal. The manual: man ptyrun.",
     error_code(125, "ptyrun itself failed (bad option, no devpts of the container)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Run PROG on a new terminal of the container's /dev/pts.
 pub struct Options {
@@ -27,6 +28,9 @@ pub struct Options {
     /// connect to PATH (as seen here), send the master, exec PROG
     #[argh(option, arg_name = "PATH")]
     pub console_socket: Option<PathBuf>,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the program to run, and its arguments
     #[argh(positional, greedy, arg_name = "PROG")]
     command: Vec<String>,
@@ -35,6 +39,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -51,7 +59,9 @@ impl Options {
         let mode = match (self.relay, self.console_fd, &self.console_socket) {
             (true, None, None) => Mode::Relay,
             (false, Some(fd), None) if fd > 2 => Mode::ConsoleFd(fd),
-            (false, Some(fd), None) => return Err(usage(format!("--console-fd {fd}: the socket cannot be stdin, stdout or stderr"))),
+            (false, Some(fd), None) => {
+                return Err(usage(format!("--console-fd {fd}: the socket cannot be stdin, stdout or stderr")))
+            }
             (false, None, Some(path)) => Mode::ConsoleSocket(path.clone()),
             (false, None, None) => return Err(usage("one of --relay, --console-fd, --console-socket is required")),
             _ => return Err(usage("--relay, --console-fd and --console-socket exclude each other")),
@@ -72,6 +82,7 @@ mod tests {
             relay,
             console_fd,
             console_socket: console_socket.map(PathBuf::from),
+            version: false,
             command: command.iter().map(|w| w.to_string()).collect(),
         }
     }

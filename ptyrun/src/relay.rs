@@ -66,7 +66,8 @@ pub fn run(tool: &Tool, pty: Pty, tail: &[OsString]) -> anyhow::Result<ExitCode>
     // The caller's mask, for PROG: Command::exec does not reset the mask
     // (SigBlk seen inherited with Rust 1.95), so the child puts it back.
     let callers_mask = signals.thread_swap_mask(SigmaskHow::SIG_BLOCK).context("block signals")?;
-    let signalfd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
+    let signalfd =
+        SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
     let raw = RawMode::enter()?;
 
     let child = match fork().context("fork the command")? {
@@ -77,7 +78,11 @@ pub fn run(tool: &Tool, pty: Pty, tail: &[OsString]) -> anyhow::Result<ExitCode>
             drop(signalfd);
             let Pty { master, slave, .. } = pty;
             drop(master);
-            let err = match callers_mask.thread_set_mask().context("restore the signal mask").and_then(|()| become_terminal_of(&slave)) {
+            let err = match callers_mask
+                .thread_set_mask()
+                .context("restore the signal mask")
+                .and_then(|()| become_terminal_of(&slave))
+            {
                 Ok(()) => {
                     drop(slave);
                     tool.exec(tail)
@@ -95,7 +100,8 @@ pub fn run(tool: &Tool, pty: Pty, tail: &[OsString]) -> anyhow::Result<ExitCode>
     fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).context("make the master non-blocking")?;
     tool.trace(format_args!("terminal {name}; relaying for pid {child}"));
 
-    let status = Relay { master: Some(master), to_master: Vec::new(), stdin_open: true, stdout_ok: true }.until_exit(&signalfd, child)?;
+    let status = Relay { master: Some(master), to_master: Vec::new(), stdin_open: true, stdout_ok: true }
+        .until_exit(&signalfd, child)?;
     drop(raw);
     Ok(ExitCode::from(status))
 }
@@ -259,4 +265,3 @@ fn reap(child: Pid) -> anyhow::Result<Option<u8>> {
         _ => Ok(None),
     }
 }
-

@@ -88,7 +88,11 @@ impl Asm {
     /// step costs musl's allocator an mmap and a munmap each time, which
     /// measured more than compiling itself.
     fn new() -> Asm {
-        Asm { code: Vec::with_capacity(MAX_INSNS), labels: Vec::with_capacity(MAX_INSNS), fixups: Vec::with_capacity(MAX_INSNS) }
+        Asm {
+            code: Vec::with_capacity(MAX_INSNS),
+            labels: Vec::with_capacity(MAX_INSNS),
+            fixups: Vec::with_capacity(MAX_INSNS),
+        }
     }
 
     fn label(&mut self) -> usize {
@@ -167,7 +171,8 @@ pub struct Program {
 type Calls<'a> = Vec<(u32, Action, &'a [Cmp])>;
 
 pub fn compile(policy: &Policy) -> anyhow::Result<Program> {
-    let mut sections: Vec<(Abi, Calls)> = policy.abis.iter().map(|&abi| (abi, Calls::with_capacity(tables::SYSCALLS.len()))).collect();
+    let mut sections: Vec<(Abi, Calls)> =
+        policy.abis.iter().map(|&abi| (abi, Calls::with_capacity(tables::SYSCALLS.len()))).collect();
     let mut unknown = Vec::new();
     for rule in &policy.rules {
         for name in &rule.names {
@@ -396,7 +401,11 @@ mod tests {
                 ARCH => arch,
                 o if o >= 16 => {
                     let arg = args[((o - 16) / 8) as usize];
-                    if (o - 16) % 8 == 0 { arg as u32 } else { (arg >> 32) as u32 }
+                    if (o - 16) % 8 == 0 {
+                        arg as u32
+                    } else {
+                        (arg >> 32) as u32
+                    }
                 }
                 _ => panic!("load of {offset}"),
             }
@@ -478,7 +487,11 @@ mod tests {
         let profile = crate::profile::parse(crate::DOCKER_DEFAULT).expect("parses");
         let policy = profile.resolve(&Facts { bounding: 0, kernel: (6, 1) }).expect("resolves");
         let p = compile(&policy).expect("compiles").insns;
-        for (abi, arch, bit) in [(Abi::X86_64, AUDIT_ARCH_X86_64, 0), (Abi::I386, AUDIT_ARCH_I386, 0), (Abi::X32, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT)] {
+        for (abi, arch, bit) in [
+            (Abi::X86_64, AUDIT_ARCH_X86_64, 0),
+            (Abi::I386, AUDIT_ARCH_I386, 0),
+            (Abi::X32, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT),
+        ] {
             for nr in 0..1000u32 {
                 let rules: Vec<&Rule> = policy
                     .rules
@@ -499,22 +512,33 @@ mod tests {
             default: Action::Allow,
             abis: vec![Abi::X86_64],
             flags: 0,
-            rules: vec![Rule { names: vec!["getpid"], action: Action::Errno(1), cmps: vec![Cmp { index: 2, op, value }] }],
+            rules: vec![Rule {
+                names: vec!["getpid"],
+                action: Action::Errno(1),
+                cmps: vec![Cmp { index: 2, op, value }],
+            }],
         };
         compile(&policy).expect("compiles").insns
     }
 
+    /// An operator, its operand, and argument values with whether each matches.
+    type OperatorCase<'a> = (Op, u64, &'a [(u64, bool)]);
+
     #[test]
     fn every_operator_on_64_bits() {
         let big = 0x1_0000_0005u64;
-        let cases: &[(Op, u64, &[(u64, bool)])] = &[
+        let cases: &[OperatorCase<'_>] = &[
             (Op::Eq, big, &[(big, true), (5, false), (big + 1, false)]),
             (Op::Ne, big, &[(big, false), (5, true), (big + (1 << 32), true)]),
             (Op::Gt, big, &[(big, false), (big + 1, true), (0x2_0000_0000, true), (0xffff_ffff, false)]),
             (Op::Ge, big, &[(big, true), (big - 1, false), (0x2_0000_0000, true)]),
             (Op::Lt, big, &[(big, false), (big - 1, true), (0xffff_ffff, true), (0x2_0000_0000, false)]),
             (Op::Le, big, &[(big, true), (big + 1, false), (0, true)]),
-            (Op::MaskedEq(0xff_0000_00ff), 0x12_0000_0034, &[(0x12_aaaa_aa34, true), (0x13_0000_0034, false), (0x12_0000_0035, false)]),
+            (
+                Op::MaskedEq(0xff_0000_00ff),
+                0x12_0000_0034,
+                &[(0x12_aaaa_aa34, true), (0x13_0000_0034, false), (0x12_0000_0035, false)],
+            ),
         ];
         for (op, value, probes) in cases {
             let p = one(*op, *value);

@@ -12,8 +12,8 @@ mod profile;
 mod sys;
 mod tables;
 
-use std::ffi::OsString;
 use std::borrow::Cow;
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
@@ -62,7 +62,9 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     // Last before exec (as bubblewrap does): from here on every call this
     // process makes goes through the filter.
     sys::load_filter(&program.insns, policy.flags).map_err(|err| match err {
-        Errno::EACCES => anyhow!("load seccomp filter: no_new_privs is not set and CAP_SYS_ADMIN is not held (run scfilter after capdrop)"),
+        Errno::EACCES => anyhow!(
+            "load seccomp filter: no_new_privs is not set and CAP_SYS_ADMIN is not held (run scfilter after capdrop)"
+        ),
         err => anyhow!("load seccomp filter: {}", err.desc()),
     })?;
     tool.trace(format_args!(
@@ -71,7 +73,11 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
         program.calls,
         policy.abis.len(),
         program.insns.len(),
-        if program.unknown.is_empty() { String::new() } else { format!("; unknown names skipped: {}", program.unknown.join(",")) },
+        if program.unknown.is_empty() {
+            String::new()
+        } else {
+            format!("; unknown names skipped: {}", program.unknown.join(","))
+        },
     ));
     Err(tool.exec(&tail))
 }

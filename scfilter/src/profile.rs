@@ -253,7 +253,10 @@ impl Condition {
 
 impl Arg {
     fn cmp(&self) -> anyhow::Result<Cmp> {
-        let index = u8::try_from(self.index).ok().filter(|&i| i < 6).ok_or_else(|| anyhow!("argument index {} is not 0 to 5", self.index))?;
+        let index = u8::try_from(self.index)
+            .ok()
+            .filter(|&i| i < 6)
+            .ok_or_else(|| anyhow!("argument index {} is not 0 to 5", self.index))?;
         let two = self.value_two.unwrap_or(0);
         let (op, value) = match self.op.as_str() {
             "SCMP_CMP_NE" => (Op::Ne, self.value),
@@ -334,7 +337,7 @@ mod tests {
     }
 
     fn names_with(policy: &Policy, name: &str) -> Vec<(Action, Vec<Cmp>)> {
-        policy.rules.iter().filter(|r| r.names.iter().any(|n| *n == name)).map(|r| (r.action, r.cmps.clone())).collect()
+        policy.rules.iter().filter(|r| r.names.contains(&name)).map(|r| (r.action, r.cmps.clone())).collect()
     }
 
     #[test]

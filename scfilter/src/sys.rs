@@ -42,6 +42,8 @@ pub fn load_filter(insns: &[Insn], flags: u32) -> nix::Result<()> {
     let prog = libc::sock_fprog { len, filter: insns.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points at `len` valid instructions that outlive the
     // call; the kernel only reads them.
-    let ret = unsafe { libc::syscall(libc::SYS_seccomp, 1 as libc::c_ulong, flags as libc::c_ulong, &prog as *const libc::sock_fprog) };
+    let ret = unsafe {
+        libc::syscall(libc::SYS_seccomp, 1 as libc::c_ulong, flags as libc::c_ulong, &prog as *const libc::sock_fprog)
+    };
     Errno::result(ret).map(drop)
 }

@@ -225,10 +225,15 @@ fn keep_only_what_the_init_needs() -> anyhow::Result<()> {
         Err(err) => return Err(err).context("clear the ambient set"),
     }
     let kept = current.permitted & CAP_KILL;
-    creds::capset(RawSets { effective: kept, permitted: kept, inheritable: 0 }).context("drop the init's capabilities")?;
+    creds::capset(RawSets { effective: kept, permitted: kept, inheritable: 0 })
+        .context("drop the init's capabilities")?;
     let after = creds::capget().context("capget")?;
     if after != (RawSets { effective: kept, permitted: kept, inheritable: 0 }) {
-        anyhow::bail!("the init kept capabilities it does not need: permitted {:#x}, effective {:#x}", after.permitted, after.effective);
+        anyhow::bail!(
+            "the init kept capabilities it does not need: permitted {:#x}, effective {:#x}",
+            after.permitted,
+            after.effective
+        );
     }
     Ok(())
 }

@@ -15,8 +15,8 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpid, pipe2, read, write, ForkResult};
 
-use crate::procfile::write_proc;
 use crate::options::IdMap;
+use crate::procfile::write_proc;
 
 pub fn enter_user_mapped_from_outside(map: IdMap) -> anyhow::Result<()> {
     // go: parent -> helper, "the namespace exists, map it".

@@ -10,8 +10,8 @@ use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 
 use crate::mapper;
-use crate::procfile::write_proc;
 use crate::options::{IdMap, Propagation, TimeOffsets};
+use crate::procfile::write_proc;
 
 /// nix 0.30 has no CLONE_NEWTIME (Linux 5.6); the bit comes from libc.
 fn clone_newtime() -> CloneFlags {
@@ -122,14 +122,17 @@ pub fn write_pidfile(path: &Path, pid: nix::unistd::Pid) -> anyhow::Result<()> {
 /// and created again; anything else there is refused, and a swap made
 /// after the removal makes the second O_EXCL fail.
 fn create_temporary(temporary: &Path) -> anyhow::Result<File> {
-    let create = || OpenOptions::new().write(true).create_new(true).mode(0o644).custom_flags(libc::O_NOFOLLOW).open(temporary);
+    let create =
+        || OpenOptions::new().write(true).create_new(true).mode(0o644).custom_flags(libc::O_NOFOLLOW).open(temporary);
     let shown = temporary.display();
     match create() {
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
             let stale = fs::symlink_metadata(temporary)
                 .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == nix::unistd::geteuid().as_raw());
             if !stale {
-                anyhow::bail!("'{shown}' exists and is not a file of this user (a symlink, a FIFO?): refusing to use it");
+                anyhow::bail!(
+                    "'{shown}' exists and is not a file of this user (a symlink, a FIFO?): refusing to use it"
+                );
             }
             fs::remove_file(temporary).with_context(|| format!("remove the stale '{shown}'"))?;
             create().with_context(|| format!("create '{shown}'"))

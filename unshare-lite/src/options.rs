@@ -10,35 +10,36 @@ use nix::unistd::{Gid, Uid};
 
 #[derive(FromArgs)]
 #[argh(
+    usage = "[OPTIONS] [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
-    example = "Run a shell in new mount, UTS, IPC, network, PID and cgroup namespaces:\n  $ unshare-lite --all --hostname box -- sh -c 'hostname; echo $$'",
-    example = "Rootless: become root of a new user namespace, with a /proc of its own:\n  $ unshare-lite --user --map-root --pid --mount-proc -- id",
-    note = "Usage: unshare-lite [OPTIONS] [--] PROG [ARGS...]\nOptions end at the first operand; PROG and everything after it are passed on untouched.\nWith --pid, unshare-lite forks: PID 1 of the new namespace is a minimal init that runs PROG as PID 2, relays signals to it and reaps orphans; the launcher stays in the caller's namespaces, relays SIGINT SIGTERM SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGWINCH, and exits with PROG's status. If the launcher dies, the container dies (PR_SET_PDEATHSIG).\nISOKIT_TRACE=1 prints one line saying what was created.",
+    example = "A shell in the six namespaces of a container:\n  $ unshare-lite --all --hostname box -- sh -c 'hostname; echo $$'",
+    example = "Root of a new user namespace, with a /proc of its own:\n  $ unshare-lite --user --map-root --pid --mount-proc -- id",
+    note = "The init keeps only CAP_KILL and shows as 'unshare-lite-init PROG'.\nISOKIT_TRACE=1 prints what was made. The manual: man unshare-lite.",
     error_code(125, "unshare-lite itself failed (bad option, a namespace could not be made)"),
     error_code(126, "PROG was found but could not be executed"),
-    error_code(127, "PROG was not found"),
+    error_code(127, "PROG was not found")
 )]
 /// Create new Linux namespaces, then exec PROG inside them.
 pub struct Options {
-    /// new mount namespace (/ is made recursively private)
+    /// new mount namespace (/ made recursively private)
     #[argh(switch)]
     mount: bool,
-    /// new UTS namespace (hostname, domainname)
+    /// new UTS namespace (hostname)
     #[argh(switch)]
     uts: bool,
-    /// new IPC namespace (System V IPC, POSIX queues)
+    /// new IPC namespace
     #[argh(switch)]
     ipc: bool,
-    /// new network namespace (only lo, down; see netns-setup)
+    /// new network namespace (only lo; see netns-setup)
     #[argh(switch)]
     net: bool,
-    /// new PID namespace; forks, PROG runs under a PID-1 init
+    /// new PID namespace: forks, PROG runs under a PID-1 init
     #[argh(switch)]
     pid: bool,
-    /// new cgroup namespace (the current cgroup becomes '/')
+    /// new cgroup namespace (the current cgroup becomes /)
     #[argh(switch)]
     cgroup: bool,
-    /// new user namespace, created first so the others belong to it
+    /// new user namespace, made first so it owns the others
     #[argh(switch)]
     user: bool,
     /// new time namespace (see --monotonic, --boottime)
@@ -47,36 +48,39 @@ pub struct Options {
     /// mount, uts, ipc, net, pid and cgroup together
     #[argh(switch)]
     all: bool,
-    /// set the hostname in the new UTS namespace (requires --uts)
+    /// NAME: set the hostname (requires --uts)
     #[argh(option, arg_name = "NAME")]
     hostname: Option<String>,
-    /// map the caller's uid and gid to 0 in the new user namespace (implies --user)
+    /// map the caller's uid and gid to 0 (implies --user)
     #[argh(switch)]
     map_root: bool,
-    /// map the caller's uid and gid to UID in the new user namespace (implies --user)
+    /// UID: map the caller's uid and gid to UID (implies --user)
     #[argh(option, arg_name = "UID")]
     map_user: Option<u32>,
-    /// propagation of / in the new mount namespace: private (default), slave, shared or unchanged (requires --mount)
+    /// MODE of /: private (default), slave, shared, unchanged
     #[argh(option, arg_name = "MODE", from_str_fn(parse_propagation))]
     propagation: Option<Propagation>,
-    /// mount a fresh /proc (implies --mount; with --pid it shows only the new namespace)
+    /// mount a fresh /proc (implies --mount)
     #[argh(switch)]
     mount_proc: bool,
-    /// write the PID of the init (or of PROG without --pid), as seen by the caller, to FILE before PROG starts (through FILE.tmp: a symlink or FIFO there is refused)
+    /// FILE: write the init's PID before PROG runs
     #[argh(option, arg_name = "FILE")]
     pidfile: Option<PathBuf>,
-    /// exec PROG as PID 1 itself instead of under the init (requires --pid)
+    /// exec PROG as PID 1, without the init (requires --pid)
     #[argh(switch)]
     as_pid1: bool,
-    /// run PROG in a new session, without the caller's controlling terminal, so it cannot push keystrokes into it with TIOCSTI (requires --pid)
+    /// PROG without the caller's terminal (requires --pid)
     #[argh(switch)]
     new_session: bool,
-    /// offset CLOCK_MONOTONIC by SECS seconds in the new time namespace (requires --time)
+    /// SECS: offset CLOCK_MONOTONIC (requires --time)
     #[argh(option, arg_name = "SECS")]
     monotonic: Option<i64>,
-    /// offset CLOCK_BOOTTIME by SECS seconds in the new time namespace (requires --time)
+    /// SECS: offset CLOCK_BOOTTIME (requires --time)
     #[argh(option, arg_name = "SECS")]
     boottime: Option<i64>,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
     /// the program to run, and its arguments
     #[argh(positional, greedy, arg_name = "PROG")]
     command: Vec<String>,
@@ -85,6 +89,10 @@ pub struct Options {
 impl Chained for Options {
     fn command_len(&self) -> usize {
         self.command.len()
+    }
+
+    fn version_asked(&self) -> bool {
+        self.version
     }
 }
 
@@ -221,7 +229,8 @@ impl Options {
             pid,
             as_pid1: self.as_pid1,
             new_session: self.new_session,
-            time: time.then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
+            time: time
+                .then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
             hostname: self.hostname.clone(),
             propagation: self.propagation.unwrap_or(Propagation::Private),
             mount_proc: self.mount_proc,
