@@ -173,6 +173,20 @@ match() {
     assert_equal "$stderr" "ptyrun: connect to console socket '$BATS_TEST_TMPDIR/none': No such file or directory"
 }
 
+@test "--relay: a command not found or not executable is 127 or 126, one line on the caller's stderr" {
+    # In the sandbox, with no terminal on stdio: the relay opens this
+    # namespace's devpts (the caller's terminal is what it refuses).
+    run --separate-stderr sandboxed ptyrun --relay -- /no/such/program </dev/null
+    assert_status 127
+    assert_equal "$stderr" "ptyrun: cannot run '/no/such/program': No such file or directory"
+    assert_equal "$output" ""
+    local file="$BATS_TEST_TMPDIR/not-executable"
+    : >"$file"
+    run --separate-stderr sandboxed ptyrun --relay -- "$file" </dev/null
+    assert_status 126
+    assert_equal "$stderr" "ptyrun: cannot run '$file': Permission denied"
+}
+
 @test "--relay after capdrop: the relay and the shell run as the container's user" {
     # The order contain -it uses: the relay as little privileged as PROG.
     # shellcheck disable=SC2016 # expanded by the shell inside

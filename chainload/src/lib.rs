@@ -15,6 +15,8 @@
 //! * [`ancestor_in_other_namespace`]: whether this process has a namespace
 //!   of its own, found through the ancestors /proc shows;
 //! * [`parse_size`]: the one rule for sizes (K, M, G 1024-based, or bytes);
+//! * [`inroot`]: paths opened inside a root filesystem (openat2), never
+//!   joined onto it;
 //! * [`read_procfs`]: a /proc file read only if it is on a real procfs;
 //! * [`sys`]: thin wrappers for the few system calls nix lacks;
 //! * [`creds`]: the capability and keyring calls nix lacks.
@@ -25,6 +27,7 @@ pub mod creds;
 mod error;
 mod exec;
 mod fds;
+pub mod inroot;
 mod procfs;
 mod signals;
 mod size;

@@ -5,6 +5,7 @@
 //! `scripts/bench` attributes launch time to steps.
 
 use std::fmt;
+use std::io::Write;
 
 use nix::time::{clock_gettime, ClockId};
 
@@ -30,16 +31,23 @@ impl Trace {
 
 impl Tool {
     /// Print one step line: `tool: what it did`.
+    ///
+    /// The line is formatted first and written with one write(2): stderr is
+    /// unbuffered, and eprintln! writes each piece on its own, so the lines
+    /// of two steps printing at once (the unshare-lite launcher and the
+    /// next step in its child) could interleave mid-line.
     pub fn trace(&self, what: fmt::Arguments<'_>) {
-        match self.trace {
-            Trace::Off => {}
-            Trace::On => eprintln!("{}: {what}", self.name),
+        let line = match self.trace {
+            Trace::Off => return,
+            Trace::On => format!("{}: {what}\n", self.name),
             Trace::Timed => {
                 let micros = clock_gettime(ClockId::CLOCK_MONOTONIC)
                     .map(|t| t.tv_sec() as i128 * 1_000_000 + t.tv_nsec() as i128 / 1_000)
                     .unwrap_or(0);
-                eprintln!("[{micros}] {}: {what}", self.name);
+                format!("[{micros}] {}: {what}\n", self.name)
             }
-        }
+        };
+        // A trace line that cannot be written changes nothing of the step.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }

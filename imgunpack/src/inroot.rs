@@ -7,8 +7,8 @@
 //! lands in the image's /etc, never the host's (the approach of
 //! pivot/src/resolve.rs). The last component is always handled without
 //! following it: a name is unlinked and made afresh, never opened through.
-// The same openat2 helpers as pivot's resolve.rs: they belong in chainload
-// once both use them.
+// The two openat2 primitives are chainload's (chainload::inroot), shared
+// with pivot; what is here is what only unpacking needs.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -18,27 +18,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use nix::dir::Dir;
 use nix::errno::Errno;
-use nix::fcntl::{openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, mkdirat, FileStat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-/// Open `path` (relative to the root) inside `root`, symlinks followed
-/// only inside it; magic links refused.
-pub fn open_in_root(root: impl AsFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(root, path, how)
-}
-
-/// Open the entry `name` of `parent`, which must be exactly that: no
-/// symlink followed, nothing outside `parent`.
-pub fn open_plain(parent: impl AsFd, name: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-    openat2(parent, name, how)
-}
+pub use chainload::inroot::{open_in_root, open_plain};
 
 pub fn kind(stat: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT

@@ -13,8 +13,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
+use chainload::inroot;
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
@@ -35,25 +36,15 @@ impl Kind {
     }
 }
 
-fn path_fd() -> OFlag {
-    OFlag::O_PATH | OFlag::O_CLOEXEC
-}
-
-/// Open `path` (absolute, as seen from inside) inside `root`, following
-/// symlinks the way the container will, but only inside it.
+/// Open `path` (absolute, as seen from inside) inside `root` as an O_PATH
+/// handle, following symlinks the way the container will, but only inside it.
 fn open_in_root(root: impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
-    let how =
-        OpenHow::new().flags(path_fd()).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(root, path, how)
+    inroot::open_in_root(root, path, OFlag::O_PATH)
 }
 
-/// Open the entry `name` of `parent` that must be exactly that: no symlink
-/// anywhere, no crossing out of `parent`.
+/// The entry `name` of `parent` as an O_PATH handle, exactly that entry.
 fn open_plain(parent: impl AsFd, name: &Path) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new()
-        .flags(path_fd() | OFlag::O_NOFOLLOW)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-    openat2(parent, name, how)
+    inroot::open_plain(parent, name, OFlag::O_PATH)
 }
 
 /// Open (creating it and its missing parents) the mountpoint `destination`

@@ -78,6 +78,11 @@ pub fn run(tool: &Tool, pty: Pty, tail: &[OsString]) -> anyhow::Result<ExitCode>
             drop(signalfd);
             let Pty { master, slave, .. } = pty;
             drop(master);
+            // The caller's stderr, kept close-on-exec: an error before or
+            // in the exec (PROG not found: 127) goes there, one line as
+            // from every tool, not into the terminal the relay copies to
+            // stdout. A successful exec closes it.
+            let callers_stderr = std::io::stderr().as_fd().try_clone_to_owned().ok();
             let err = match callers_mask
                 .thread_set_mask()
                 .context("restore the signal mask")
@@ -89,6 +94,9 @@ pub fn run(tool: &Tool, pty: Pty, tail: &[OsString]) -> anyhow::Result<ExitCode>
                 }
                 Err(err) => err,
             };
+            if let Some(fd) = callers_stderr {
+                let _ = nix::unistd::dup2_stderr(fd);
+            }
             std::process::exit(i32::from(report(tool.name(), &err)));
         }
         ForkResult::Parent { child } => child,
