@@ -125,4 +125,30 @@ mod tests {
         assert_eq!(relative(Path::new("a/../b")), None);
         assert_eq!(relative(Path::new("/etc/passwd")), None);
     }
+
+    #[test]
+    fn only_single_regular_files_inside_are_read() {
+        let path = std::env::temp_dir().join(format!("imgload-test-{}.tar", std::process::id()));
+        let mut builder = tar::Builder::new(File::create(&path).unwrap());
+        for (name, data) in [("a", "one"), ("a", "two"), ("./b", "bee")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            builder.append_data(&mut header, name, data.as_bytes()).unwrap();
+        }
+        // append_data refuses `..`: write the name into the header itself.
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..5].copy_from_slice(b"../c\0");
+        header.set_size(1);
+        header.set_cksum();
+        builder.append(&header, &b"c"[..]).unwrap();
+        builder.into_inner().unwrap();
+        let archive = Archive::open(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(archive.read_small("b").unwrap(), b"bee");
+        assert_eq!(archive.read_small("./b").unwrap(), b"bee");
+        assert!(archive.read_small("a").is_err(), "a name given twice is refused");
+        assert!(archive.read_small("../c").is_err());
+        assert!(!archive.has("c") && !archive.has("../c"));
+    }
 }
