@@ -4,7 +4,7 @@
 //! back and leaves the store as it was.
 
 use std::fs::{self, File};
-use std::io::{BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -28,23 +28,15 @@ impl<'a> Putter<'a> {
         let partial =
             self.store.dir().join(format!("blobs/sha256/.load.{}.{}.partial", std::process::id(), self.count));
         let result = (|| {
-            let mut file = File::options()
+            let file = File::options()
                 .write(true)
                 .create_new(true)
                 .open(&partial)
                 .with_context(|| format!("create '{}'", partial.display()))?;
-            let mut hasher = Hasher::new();
-            let mut buffer = vec![0u8; 64 * 1024];
-            let mut total = 0u64;
-            loop {
-                let n = input.read(&mut buffer).context("read the archive")?;
-                if n == 0 {
-                    break;
-                }
-                total += n as u64;
-                hasher.update(&buffer[..n]);
-                file.write_all(&buffer[..n]).with_context(|| format!("write '{}'", partial.display()))?;
-            }
+            let mut out = HashingWriter { file, hasher: Hasher::new() };
+            let total = io::copy(&mut input, &mut out)
+                .with_context(|| format!("copy from the archive into '{}'", partial.display()))?;
+            let HashingWriter { file, hasher } = out;
             if total != size {
                 bail!("{total} bytes where {size} were expected");
             }
@@ -77,6 +69,24 @@ impl<'a> Putter<'a> {
         for path in &self.added {
             let _ = fs::remove_file(path);
         }
+    }
+}
+
+/// A file that hashes what is written to it.
+struct HashingWriter {
+    file: File,
+    hasher: Hasher,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
