@@ -60,7 +60,7 @@ scenario_host_end() {
     wait "$launcher"
     echo "container exited $?"
     # The namespace is torn down asynchronously (cleanup_net): poll.
-    wait_for sh -c '! ip link show ve-t 2>/dev/null' && echo "host end gone"
+    wait_for sh -c '! ip link show ve-t >/dev/null 2>&1' && echo "host end gone"
     links
 }
 export -f scenario_host_end

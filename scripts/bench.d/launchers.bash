@@ -13,6 +13,12 @@ full_chain=("$bin/cgset" --name "bench-{i}" --memory 256M --pids 64 --cpus 1 --
     "$bin/unshare-lite" --all --
     "$bin/netns-setup" --veth "vb{i}" --bridge "$bridge" --addr "10.88.{a}.{b}/16" --gateway 10.88.0.1 --
     "$bin/pivot" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
+# The ns chain with the tools bound read-only at /dev/.isokit, as contain
+# does (scripts/lib/plan.sh): isokit-ns-bind runs PROG after capdrop,
+# isokit-ns-scfilter after /dev/.isokit/scfilter (Docker's default
+# profile). Their difference is the scfilter link alone.
+bind_chain=("$bin/unshare-lite" --all -- "$bin/pivot" --bind "$bin:/dev/.isokit:ro"
+    --next-from-host "$IMAGE" -- "$bin/capdrop" --)
 
 # The isokit tools among the arguments that are not built yet.
 not_built() {
@@ -108,6 +114,13 @@ write_single_spec() {
         entry L isokit-ns "${ns_chain[@]}" /bin/true >>"$spec"
     else
         skip "isokit-ns: not built yet: $missing"
+    fi
+    missing=$(not_built unshare-lite pivot capdrop scfilter)
+    if [[ -z $missing ]]; then
+        entry L isokit-ns-bind "${bind_chain[@]}" /bin/true >>"$spec"
+        entry L isokit-ns-scfilter "${bind_chain[@]}" /dev/.isokit/scfilter -- /bin/true >>"$spec"
+    else
+        skip "isokit-ns-bind, isokit-ns-scfilter: not built yet: $missing"
     fi
     missing=$(not_built cgset unshare-lite netns-setup pivot capdrop)
     if [[ -z $missing ]]; then
@@ -212,6 +225,9 @@ explain_rows() {
         echo "contain-explain: contain --explain, the bash launcher building and printing the chain without running it (its own cost)"
     fi
     [[ -z $CRUN_VIEW ]] || ! grep -q '^crun ' "$tmp/runs.raw" || echo "crun: crun run, started in a mount namespace where the cgroup v2 mount is hidden (crun 1.8 refuses hybrid hosts); the setns is in its time"
+    if grep -q '^isokit-ns-scfilter ' "$tmp/runs.raw" 2>/dev/null; then
+        echo "isokit-ns-bind: isokit-ns with the tools bound read-only at /dev/.isokit (as contain); isokit-ns-scfilter: the same, capdrop -- /dev/.isokit/scfilter -- /bin/true"
+    fi
     echo "floor: clone(2) with the six namespaces of unshare-lite --all, exec, wait; floor+root: also / private, image bound, /proc, pivot_root"
     echo "util-unshare: util-linux unshare --fork --pid --mount --uts --ipc --net --cgroup --root IMAGE --mount-proc (chroot, not pivot_root; no /dev)"
 }
@@ -223,6 +239,15 @@ pair_ratio() {
         $1 == b { base[$2] = $f }
         $1 == a { wall[$2] = $f }
         END { for (r in wall) if (base[r] > 0) print wall[r] / base[r] }' "$1" | median
+}
+
+# pair_diff RAW A B [FIELD]: median over rounds of A - B in ms (FIELD as
+# for pair_ratio); rounds where either failed are left out.
+pair_diff() {
+    awk -v a="$2" -v b="$3" -v f="${4:-3}" '
+        $1 == b && $5 == 0 { base[$2] = $f }
+        $1 == a && $5 == 0 { wall[$2] = $f }
+        END { for (r in wall) if (r in base) print (wall[r] - base[r]) / 1000 }' "$1" | median
 }
 
 # trace_chains N: launch each available chain N times with
@@ -368,6 +393,10 @@ targets() {
     cpu_note "$runs_raw" isokit-full crun
     c=$(awk '$3 == "conc" { print $1, $2, $4 }' "$batch_raw" >"$tmp/conc.raw"; pair_ratio "$tmp/conc.raw" isokit-ns bwrap)
     verdict "$batch concurrent launches, isokit-ns / bwrap" "$([[ $c == - ]] && echo - || printf '%.2f' "$c")" 0.67 x
+    r=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind)
+    verdict "scfilter link (ns-scfilter - ns-bind, per-round)" "$([[ $r == - ]] && echo - || printf '%.3f' "$r")" 0.2 " ms"
+    c=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind 4)
+    [[ $c == - ]] || printf '  (by user+sys CPU: %.3f ms)\n' "$c"
     verdict "isokit processes alive during a container (VmRSS)" "${isokit_rss_kb:-}" 1024 " kB"
     verdict "isokit processes alive during a container (Pss)" "${isokit_pss_kb:-}" 1024 " kB"
 }
