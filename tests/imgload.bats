@@ -120,3 +120,29 @@ PY
     [[ $stderr == *"neither a docker save archive"* ]] || fail "unexpected error: $stderr" || return 1
     store_clean
 }
+
+@test "a root filesystem tar (docker export) becomes a one-layer image that runs" {
+    local rootfs="$BATS_FILE_TMPDIR/busybox"
+    tar -C "$rootfs" -czf "$BATS_TEST_TMPDIR/rootfs.tar.gz" . || return 1
+    run -0 imgload --rootfs --name localhost/flat:1 "$BATS_TEST_TMPDIR/rootfs.tar.gz"
+    local manifest
+    manifest=$(jq -r '.manifests[0].digest' "$STORE/index.json" | cut -d: -f2) || return 1
+    assert_equal "$(jq '.layers | length' "$STORE/blobs/sha256/$manifest")" 1 || return 1
+    run -0 --separate-stderr contain_image --pull never localhost/flat:1 /bin/busybox readlink -f /proc/self/exe
+    assert_equal "$output" /bin/busybox || return 1
+    # The store is an OCI layout: skopeo exports the image as an archive
+    # that imgload reads back.
+    skopeo copy --quiet "oci:$STORE:localhost/flat:1" "oci-archive:$BATS_TEST_TMPDIR/out.tar:localhost/flat:2" || return 1
+    run -0 imgload "$BATS_TEST_TMPDIR/out.tar"
+    run -0 imgunpack localhost/flat:2
+    [[ -x $output/bin/busybox ]] || fail "the exported image has no busybox"
+}
+
+@test "--rootfs without --name is a usage error; a file that is not a tar is refused, the store clean" {
+    run -125 imgload --rootfs "$BATS_FILE_TMPDIR/docker.tar"
+    [[ $output == *"needs --name"* ]] || fail "no reason given: $output" || return 1
+    head -c 4096 /dev/urandom >"$BATS_TEST_TMPDIR/noise"
+    run -125 imgload --rootfs --name localhost/noise:1 "$BATS_TEST_TMPDIR/noise"
+    [[ $output == *"not a tar archive"* ]] || fail "no reason given: $output" || return 1
+    store_clean
+}

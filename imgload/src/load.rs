@@ -67,19 +67,12 @@ fn docker(putter: &mut Putter, archive: &Archive, name: Option<&str>) -> anyhow:
         check_diff_id(putter.store, &blob, compression, diff_id).with_context(|| format!("layer '{layer_name}'"))?;
         layers.push(json!({ "mediaType": compression.media_type(), "digest": blob.to_string(), "size": size }));
     }
-    let config_digest = putter.put_bytes(&config_bytes)?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": { "mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len() },
-        "layers": layers,
-    });
-    let bytes = serde_json::to_vec(&manifest).context("encode the manifest")?;
-    let digest = putter.put_bytes(&bytes)?;
+    let layer_count = layers.len();
+    let (digest, manifest_size) = put_manifest(putter, &config_bytes, layers)?;
     let tag = image.get("RepoTags").and_then(Value::as_array).and_then(|t| t.first()).and_then(Value::as_str);
     let name = full_name(name.or(tag), "RepoTags")?;
-    putter.store.set_ref(&name, imgstore::descriptor(OCI_MANIFEST, &digest, bytes.len() as u64))?;
-    Ok(Loaded { name, manifest: digest, layers: layers.len(), format: "docker save" })
+    putter.store.set_ref(&name, imgstore::descriptor(OCI_MANIFEST, &digest, manifest_size))?;
+    Ok(Loaded { name, manifest: digest, layers: layer_count, format: "docker save" })
 }
 
 fn oci(putter: &mut Putter, archive: &Archive, name: Option<&str>) -> anyhow::Result<Loaded> {
@@ -119,6 +112,60 @@ fn oci(putter: &mut Putter, archive: &Archive, name: Option<&str>) -> anyhow::Re
     let name = full_name(name.or(annotation), REF_NAME)?;
     putter.store.set_ref(&name, imgstore::descriptor(&media_type, &digest, size))?;
     Ok(Loaded { name, manifest: digest, layers: layers.len(), format: "OCI" })
+}
+
+/// `docker import`: a tar of a root filesystem (plain or gzip, e.g. from
+/// `docker export` or `tar -C dir -c .`) becomes an image of one layer,
+/// with a config that has no command: the user gives it to `contain`.
+pub fn rootfs(store: &Store, path: &std::path::Path, name: &str) -> anyhow::Result<Loaded> {
+    let mut putter = Putter::new(store);
+    let _lock = store.lock()?;
+    let result = rootfs_layer(&mut putter, path, name);
+    if result.is_err() {
+        putter.undo();
+    }
+    result
+}
+
+fn rootfs_layer(putter: &mut Putter, path: &std::path::Path, name: &str) -> anyhow::Result<Loaded> {
+    let name = full_name(Some(name), "--name")?;
+    let file = std::fs::File::open(path).with_context(|| format!("open '{}'", path.display()))?;
+    let size = file.metadata().with_context(|| format!("stat '{}'", path.display()))?.len();
+    let blob = putter.put(std::io::BufReader::new(file), size, None)?;
+    let compression = Compression::sniff(putter.store, &blob)?;
+    // zstd has no diff_id here (imgunpack checks it while unpacking), and an
+    // image config must name one.
+    let Some(diff_id) = put::diff_id(putter.store, &blob, compression)? else {
+        bail!("a zstd root filesystem cannot be imported: decompress it first (zstd -d)");
+    };
+    put::check_is_tar(putter.store, &blob, compression)?;
+    let config = json!({
+        "architecture": imgstore::host_architecture(),
+        "os": "linux",
+        "config": {},
+        "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+        "history": [{ "created_by": "imgload --rootfs" }],
+    });
+    let config_bytes = serde_json::to_vec(&config).context("encode the config")?;
+    let layer = json!({ "mediaType": compression.media_type(), "digest": blob.to_string(), "size": size });
+    let (digest, manifest_size) = put_manifest(putter, &config_bytes, vec![layer])?;
+    putter.store.set_ref(&name, imgstore::descriptor(OCI_MANIFEST, &digest, manifest_size))?;
+    Ok(Loaded { name, manifest: digest, layers: 1, format: "root filesystem" })
+}
+
+/// Store the config and an OCI manifest of it and `layers`; returns the
+/// manifest's digest and size.
+fn put_manifest(putter: &mut Putter, config_bytes: &[u8], layers: Vec<Value>) -> anyhow::Result<(Digest, u64)> {
+    let config_digest = putter.put_bytes(config_bytes)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len() },
+        "layers": layers,
+    });
+    let bytes = serde_json::to_vec(&manifest).context("encode the manifest")?;
+    let digest = putter.put_bytes(&bytes)?;
+    Ok((digest, bytes.len() as u64))
 }
 
 /// The single element of a list: an archive of several images would need

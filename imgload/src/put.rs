@@ -151,3 +151,25 @@ pub fn diff_id(store: &Store, blob: &Digest, compression: Compression) -> anyhow
     }
     Ok(Some(hasher.finish()))
 }
+
+/// Refuse a blob that is not a tar archive (a file given by mistake), by
+/// reading every entry header: the same check the unpacker would fail later,
+/// made before the image is named.
+pub fn check_is_tar(store: &Store, blob: &Digest, compression: Compression) -> anyhow::Result<()> {
+    let path = store.blob_path(blob);
+    let file = File::open(&path).map(BufReader::new).with_context(|| format!("open '{}'", path.display()))?;
+    let input: Box<dyn Read> = match compression {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd => bail!("a zstd layer cannot be checked here"),
+    };
+    let mut count = 0usize;
+    for entry in tar::Archive::new(input).entries().context("not a tar archive")? {
+        entry.context("not a tar archive")?;
+        count += 1;
+    }
+    if count == 0 {
+        bail!("not a tar archive: it holds no entry");
+    }
+    Ok(())
+}
