@@ -62,9 +62,15 @@ plan_as_nobody() {
 }
 
 @test "the planner refuses bad options as nobody too, before anything else" {
-    run plan_as_nobody --net wrong -- true
+    run plan_as_nobody --net bad/name -- true
     assert_status 125
-    assert_equal "${lines[0]}" "contain: invalid --net 'wrong' (none, bridge, host)"
+    assert_equal "${lines[0]}" "contain: invalid --net 'bad/name' (none, bridge, host, or a network made by cnetwork create)"
+    run plan_as_nobody -p 80:80 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: -p requires --net bridge or a network"
+    run plan_as_nobody --net bridge -p 8080-8081:80 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: invalid -p '8080-8081:80' ([IP:]HOSTPORT:CTRPORT[/tcp|/udp], ports 1 to 65535, ranges of one length)"
     run plan_as_nobody --name ok
     assert_status 125
     assert_equal "${lines[0]}" "contain: missing command to run"

@@ -39,10 +39,17 @@ Options:
   --pull WHEN           with IMAGE: missing (default: pull if not in the
                         store), always, or never
   --hostname NAME       hostname inside (default: the container name)
-  --net MODE            none (default: only lo), bridge (a veth on isokit0,
-                        made with scripts/netbridge) or host (no new network
-                        namespace)
+  --net, --network MODE  none (default: only lo), bridge (a veth on isokit0,
+                        made with scripts/netbridge), host (no new network
+                        namespace) or NAME (a network made by cnetwork create)
   --ip ADDR             address on the bridge (default: the first free one)
+  --network-alias ALIAS another name the containers on the network resolve
+  --add-host NAME:IP    a line "IP NAME" in the container's /etc/hosts
+  --dns IP              a nameserver for /etc/resolv.conf (default: the
+                        host's, less those on 127/8 and ::1)
+  -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]
+                        publish a port (or a range, 8080-8081:80-81) on the
+                        host's addresses (nftables DNAT); needs a bridge
   -v, --volume SRC:DST[:ro]   bind a host path into the container
   --tmpfs DST[:SIZE]    mount a tmpfs in the container
   --read-only           make the container's root read-only
@@ -81,7 +88,7 @@ Options:
 Examples:
   sudo scripts/contain -- sh -c 'hostname; id; ip addr'
   sudo scripts/contain localhost:5000/web:1
-  sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
+  sudo scripts/contain --name web --net bridge -d -p 8080:80 -- httpd -f -p 80
   sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
   sudo scripts/contain --device /dev/fuse -- ls -l /dev/fuse
 
@@ -94,6 +101,9 @@ HELP
 name='' rootfs='' tar='' image='' pull=missing tty='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
 memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
 volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
+aliases=() add_hosts=() dns=() publish_specs=() publish=()
+# The network the runner resolved (network_info): bridge, prefix, gateway.
+net_bridge='' net_prefix='' net_gateway=''
 
 need_value() {
     [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
@@ -112,6 +122,10 @@ plan_options() {
         --hostname) need_value "$@"; hostname=$2; shift ;;
         --net | --network) need_value "$@"; net=$2; shift ;;
         --ip) need_value "$@"; ip=$2; shift ;;
+        --network-alias) need_value "$@"; aliases+=("$2"); shift ;;
+        --add-host) need_value "$@"; add_hosts+=("$2"); shift ;;
+        --dns) need_value "$@"; dns+=("$2"); shift ;;
+        -p | --publish) need_value "$@"; publish_specs+=("$2"); shift ;;
         -v | --volume) need_value "$@"; volumes+=("$2"); shift ;;
         --tmpfs) need_value "$@"; tmpfses+=("$2"); shift ;;
         --read-only) readonly=1 ;;
@@ -162,10 +176,29 @@ plan_check() {
     [[ -z $rootfs || -z $tar ]] || usage_error "--rootfs and --tar are mutually exclusive"
     [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
     case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
-    case $net in none | bridge | host) ;; *) usage_error "invalid --net '$net' (none, bridge, host)" ;; esac
-    [[ -z $ip || $net == bridge ]] || usage_error "--ip requires --net bridge"
-    [[ -z $ip ]] || valid_container_address "$ip" ||
+    case $net in
+    none | bridge | host) ;;
+    *) valid_name "$net" || usage_error "invalid --net '$net' (none, bridge, host, or a network made by cnetwork create)" ;;
+    esac
+    [[ -z $ip || ( $net != none && $net != host ) ]] || usage_error "--ip requires --net bridge or a network"
+    # A network's subnet is known once the runner reads its record.
+    [[ -z $ip || $net != bridge ]] || valid_container_address "$ip" ||
         usage_error "invalid --ip '$ip' (a host address in $ISOKIT_SUBNET_PREFIX.0.0/16 other than the gateway)"
+    local item
+    for item in "${aliases[@]}"; do
+        valid_name "$item" || usage_error "invalid --network-alias '$item' (letters, digits, '_', '.', '-')"
+    done
+    ((${#aliases[@]} == 0)) || [[ $net != none && $net != host ]] || usage_error "--network-alias requires --net bridge or a network"
+    for item in "${add_hosts[@]}"; do
+        if ! [[ $item =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]*:(.+)$ ]] || ! valid_ip "${BASH_REMATCH[1]}"; then
+            usage_error "invalid --add-host '$item' (NAME:IP)"
+        fi
+    done
+    for item in "${dns[@]}"; do
+        valid_ip "$item" || usage_error "invalid --dns '$item' (an IP address)"
+    done
+    for item in "${publish_specs[@]}"; do plan_publish "$item"; done
+    ((${#publish[@]} == 0)) || [[ $net != none && $net != host ]] || usage_error "-p requires --net bridge or a network"
     for env in "${envs[@]}"; do
         [[ $env =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "invalid environment entry '$env' (KEY=VALUE)"
     done
@@ -194,6 +227,39 @@ plan_check() {
         plan_device "$device"
     done
     hostname=${hostname:-$name}
+}
+
+# An IPv4 address, or something shaped like an IPv6 one (hex and colons).
+valid_ip() {
+    valid_ipv4 "$1" || [[ $1 =~ ^[0-9a-fA-F]*:[0-9a-fA-F:]+$ ]]
+}
+
+# plan_publish [IP:]HOSTPORT[-END]:CTRPORT[-END][/tcp|/udp]: a -p, into
+# publish, one "PROTO HOSTIP HOSTPORT CTRPORT" per port (HOSTIP - for
+# every address of the host); a range maps port by port.
+plan_publish() {
+    local spec=$1 proto=tcp hostip=- ports host ctr
+    [[ $spec == */* ]] && { proto=${spec##*/}; spec=${spec%/*}; }
+    local bad="invalid -p '$1' ([IP:]HOSTPORT:CTRPORT[/tcp|/udp], ports 1 to 65535, ranges of one length)"
+    [[ $proto == tcp || $proto == udp ]] || usage_error "$bad"
+    if [[ $spec =~ ^([0-9.]+):([0-9-]+):([0-9-]+)$ ]]; then
+        hostip=${BASH_REMATCH[1]} host=${BASH_REMATCH[2]} ctr=${BASH_REMATCH[3]}
+        valid_ipv4 "$hostip" || usage_error "$bad"
+    elif [[ $spec =~ ^([0-9-]+):([0-9-]+)$ ]]; then
+        host=${BASH_REMATCH[1]} ctr=${BASH_REMATCH[2]}
+    else
+        usage_error "$bad"
+    fi
+    local range='^([1-9][0-9]{0,4})(-([1-9][0-9]{0,4}))?$' h1 h2 c1 c2
+    [[ $host =~ $range ]] || usage_error "$bad"
+    h1=${BASH_REMATCH[1]} h2=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+    [[ $ctr =~ $range ]] || usage_error "$bad"
+    c1=${BASH_REMATCH[1]} c2=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+    ((h1 <= h2 && h2 <= 65535 && c1 <= c2 && c2 <= 65535 && h2 - h1 == c2 - c1)) || usage_error "$bad"
+    local i
+    for ((i = 0; i <= h2 - h1; i++)); do
+        publish+=("$proto $hostip $((h1 + i)) $((c1 + i))")
+    done
 }
 
 # plan_device HOST[:CTR][:PERMS]: a --device, into device_rules (cgset's
@@ -298,9 +364,10 @@ plan_chain() {
 
     chain_netns=()
     case $net in
+    host) ;;
     none) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
-    bridge) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$ISOKIT_BRIDGE"
-        --addr "$address/16" --gateway "$ISOKIT_GATEWAY") ;;
+    *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
+        --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
     esac
 
     chain_pivot=("$ISOKIT_BIN/pivot")
@@ -313,6 +380,10 @@ plan_chain() {
     done
     for volume in "${tmpfses[@]}"; do chain_pivot+=(--tmpfs "$volume"); done
     for volume in "${device_binds[@]}"; do chain_pivot+=(--bind "$volume"); done
+    # The name files, per container, bound over the image's (never
+    # written into it); the runner keeps hosts current (docs/NETWORKING.md).
+    local file
+    for file in hostname hosts resolv.conf; do chain_pivot+=(--bind "$state/$file:/etc/$file:ro"); done
     # A profile of the user's is read by scfilter after the root switch:
     # bound in read-only beside the tools.
     [[ $seccomp == /* ]] && chain_pivot+=(--bind "$seccomp:/dev/.isokit-seccomp.json:ro")
