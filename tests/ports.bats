@@ -6,6 +6,7 @@
 # veth on TEST-NET-2 (198.51.100.0/24): no packet leaves the test's namespaces.
 
 load helpers
+load net
 
 setup_file() {
     export ISOKIT_IMAGES="$ROOT/target/test-images"
@@ -14,50 +15,12 @@ setup_file() {
 
 setup() {
     export ISOKIT_STATE="$BATS_TEST_TMPDIR/state"
-    sandboxed_bg sleep 600
-    SANDBOX=$BG_PID
-    wait_for in_other_netns "$SANDBOX" $$
-    # The other host: a namespace of its own, 198.51.100.2, reaching the
-    # sandbox ("this machine") at 198.51.100.1.
-    # Background jobs start nsenter itself (a function would be a subshell
-    # and $! its PID).
-    nsenter -t "$SANDBOX" -m -u -i -n -- unshare --net -- sleep 600 &
-    PEER=$!
-    # nsenter first joins the sandbox, then unshare leaves it: wait until
-    # the peer is in a namespace that is neither the machine's nor the
-    # sandbox's, or the veth below would land in the wrong one.
-    wait_for in_other_netns "$PEER" "$SANDBOX"
-    wait_for in_other_netns "$PEER" $$
-    in_sandbox ip link add vh type veth peer name vp netns "$PEER"
-    in_sandbox ip addr add 198.51.100.1/24 dev vh
-    in_sandbox ip link set vh up
-    in_sandbox ip link set lo up
-    on_peer ip addr add 198.51.100.2/24 dev vp
-    on_peer ip link set vp up
-    on_peer ip link set lo up
+    hold_sandbox
+    add_peer
 }
 
 teardown() {
-    in_sandbox "$ROOT/scripts/ckill" --all KILL >/dev/null 2>&1 || true
-    kill ${LISTENER:-} "$PEER" "$SANDBOX" 2>/dev/null || true
-    wait 2>/dev/null || true
-}
-
-# Is process $1 in another network namespace than $2 (unshare done)?
-in_other_netns() {
-    [[ $(ns_of "$1" net) != "$(ns_of "$2" net)" ]]
-}
-
-in_sandbox() {
-    nsenter -t "$SANDBOX" -m -u -i -n -- "$@"
-}
-
-on_peer() {
-    nsenter -t "$PEER" -n -- "$@"
-}
-
-contain() {
-    in_sandbox "$ROOT/scripts/contain" "$@"
+    release_sandbox
 }
 
 # A web server in container $1 answering /cgi-bin/ip with the client's
