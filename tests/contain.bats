@@ -335,3 +335,9 @@ host_cgroup_file() {
     assert_equal "$(tr -d '\r' <<<"${lines[0]}")" 0
     [[ ${lines[1]} == *nodev* ]] || fail "root mount: ${lines[1]}"
 }
+
+@test "--net bridge: the container's own ping_group_range lets every group open ICMP echo sockets, as Docker" {
+    run contain --net bridge --user nobody -- cat /proc/sys/net/ipv4/ping_group_range
+    assert_status 0
+    assert_equal "$output" $'0\t2147483647'
+}

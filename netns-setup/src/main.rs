@@ -7,6 +7,7 @@ mod cidr;
 mod netlink;
 mod options;
 mod outer;
+mod sysctl;
 mod veth;
 
 use std::ffi::OsString;
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
 /// The steps, in a fixed order: check the options, find the outer
 /// namespace (refusing to wire the one we are in), open one netlink socket
 /// per namespace, ask the kernel about every name before creating
-/// anything, then loopback, then the veth pair.
+/// anything, then loopback, then the veth pair, then the sysctls (last,
+/// so that a key of the new eth0, net.ipv4.conf.eth0.*, exists).
 fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
 
@@ -43,6 +45,17 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
             veth::create(&mut inside, &mut outside, veth, &namespaces)?;
             veth::describe(veth, &namespaces)
         }
+    };
+    // A failure here leaves nothing behind: the veth pair lives in this
+    // namespace, which dies with the chain once netns-setup exits 125.
+    for sysctl in &plan.sysctls {
+        sysctl.apply()?;
+    }
+    let done = if plan.sysctls.is_empty() {
+        done
+    } else {
+        let keys: Vec<&str> = plan.sysctls.iter().map(|s| s.key.as_str()).collect();
+        format!("{done}; sysctl {}", keys.join(","))
     };
     // The namespace files and sockets are close-on-exec; dropping them
     // here as well means PROG could not get them even by a bug in that.

@@ -369,6 +369,9 @@ plan_chain() {
     *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
         --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
     esac
+    # As Docker: every group may open ICMP echo sockets in the container's
+    # own namespace, so that ping works without CAP_NET_RAW.
+    [[ $net == host ]] || chain_netns+=(--sysctl 'net.ipv4.ping_group_range=0 2147483647')
 
     chain_pivot=("$ISOKIT_BIN/pivot")
     [[ -n $overlay ]] && chain_pivot+=(--tmp-overlay)
