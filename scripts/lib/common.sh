@@ -379,12 +379,13 @@ refresh_hosts() {
         address=$(<"$dir/address") aliases=$(cat "$dir/aliases" 2>/dev/null || true)
         lines+=("$address	${dir##*/}${aliases:+ ${aliases//$'\n'/ }}")
     done
+    local text
     for i in "${!dirs[@]}"; do
-        {
-            cat "${dirs[i]}/hosts.own"
-            echo "# containers on network $1"
-            for j in "${!dirs[@]}"; do ((i == j)) || echo "${lines[j]}"; done
-        } >"${dirs[i]}/hosts" 2>/dev/null || true
+        text=$(<"${dirs[i]}/hosts.own")$'\n'"# containers on network $1"$'\n'
+        for j in "${!dirs[@]}"; do ((i == j)) || text+=${lines[j]}$'\n'; done
+        # One write: a resolver reading meanwhile sees the old or new file
+        # (or, rarely, the start of the new one), never a mixture.
+        { printf %s "$text" >"${dirs[i]}/hosts"; } 2>/dev/null || true
     done
 }
 
