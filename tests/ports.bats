@@ -71,6 +71,7 @@ fetch() {
     mkdir -p "$BATS_TEST_TMPDIR/www"
     echo reached >"$BATS_TEST_TMPDIR/www/x"
     nsenter -t "$SANDBOX" -m -u -i -n -- busybox httpd -f -p 127.0.0.1:9999 -h "$BATS_TEST_TMPDIR/www" &
+    # shellcheck disable=SC2034 # killed by release_sandbox
     LISTENER=$!
     wait_for fetch http://127.0.0.1:9999/x
     run in_sandbox unshare-lite --net --pid -- netns-setup --veth ve-atk --bridge isokit0 \
@@ -103,7 +104,7 @@ fetch() {
     # Nothing of the refused container stays.
     run in_sandbox nft list map ip isokit publish
     [[ $output != *": 10.88.0.3"* ]] || fail "$output"
-    [[ ! -e $ISOKIT_STATE/c-* ]] || fail "state left: $(ls "$ISOKIT_STATE")"
+    assert_equal "$(ls "$ISOKIT_STATE")" web
     # Another protocol, a range, a host address of its own.
     contain -d --name other --net bridge -p 8080:80/udp -p 9000-9001:90-91 -p 198.51.100.1:7000:70 -- sleep 60 >/dev/null
     run in_sandbox nft list table ip isokit
