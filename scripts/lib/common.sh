@@ -21,9 +21,18 @@ else
     ISOKIT_SCRIPTS=$ISOKIT_ROOT/scripts
 fi
 # Per-container state: /run/isokit/NAME/{owner,pid,command,started,address,...}
-ISOKIT_STATE=${ISOKIT_STATE:-/run/isokit}
+# Without root (rootless contain), in the user's own places.
+if ((EUID == 0)); then
+    ISOKIT_STATE=${ISOKIT_STATE:-/run/isokit}
+else
+    ISOKIT_STATE=${ISOKIT_STATE:-${XDG_RUNTIME_DIR:-/tmp/isokit-$EUID}/isokit}
+fi
 # Images made or unpacked on first use.
-ISOKIT_IMAGES=${ISOKIT_IMAGES:-/var/lib/isokit/images}
+if ((EUID == 0)); then
+    ISOKIT_IMAGES=${ISOKIT_IMAGES:-/var/lib/isokit/images}
+else
+    ISOKIT_IMAGES=${ISOKIT_IMAGES:-${XDG_DATA_HOME:-$HOME/.local/share}/isokit/images}
+fi
 ISOKIT_BRIDGE=${ISOKIT_BRIDGE:-isokit0}
 ISOKIT_SUBNET_PREFIX=10.88 # the bridge's /16: gateway 10.88.0.1
 # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -42,6 +42,8 @@ Options:
   --net, --network MODE  none (default: only lo), bridge (a veth on isokit0,
                         made with scripts/netbridge), host (no new network
                         namespace) or NAME (a network made by cnetwork create)
+                        or slirp4netns (user-mode networking, also without
+                        root: started from outside, as rootless Podman)
   --ip ADDR             address on the bridge (default: the first free one)
   --network-alias ALIAS another name the containers on the network resolve
   --add-host NAME:IP    a line "IP NAME" in the container's /etc/hosts
@@ -82,6 +84,8 @@ Options:
                         (ptyrun --relay): a prompt, job control, the window
                         size followed; this terminal is raw meanwhile
   -i                    accepted: stdin is always passed on
+  --rootless            the chain a non-root user gets (automatic without
+                        root): a user namespace, no cgroup limits, no bridge
   --explain             print the chain, one step per line, and exit
   -h, --help            this help
 
@@ -99,7 +103,7 @@ HELP
 
 
 name='' rootfs='' tar='' image='' pull=missing tty='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
-memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
+memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default rootless=''
 volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
 aliases=() add_hosts=() dns=() publish_specs=() publish=()
 # The network the runner resolved (network_info): bridge, prefix, gateway.
@@ -158,6 +162,7 @@ plan_options() {
         -t | -it | -ti | --tty) tty=1 ;;
         -i | --interactive) ;;
         --explain) explain=1 ;;
+        --rootless) rootless=1 ;;
         --) shift; break ;;
         -*) usage_error "unrecognized option '$1'" ;;
         *) image=$1; shift; break ;;
@@ -177,10 +182,11 @@ plan_check() {
     [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
     case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
     case $net in
-    none | bridge | host) ;;
+    none | bridge | host | slirp4netns) ;;
     *) valid_name "$net" || usage_error "invalid --net '$net' (none, bridge, host, or a network made by cnetwork create)" ;;
     esac
-    [[ -z $ip || ( $net != none && $net != host ) ]] || usage_error "--ip requires --net bridge or a network"
+    [[ -z $rootless ]] || plan_check_rootless
+    [[ -z $ip || ( $net != none && $net != host && $net != slirp4netns ) ]] || usage_error "--ip requires --net bridge or a network"
     # A network's subnet is known once the runner reads its record.
     [[ -z $ip || $net != bridge ]] || valid_container_address "$ip" ||
         usage_error "invalid --ip '$ip' (a host address in $ISOKIT_SUBNET_PREFIX.0.0/16 other than the gateway)"
@@ -188,7 +194,7 @@ plan_check() {
     for item in "${aliases[@]}"; do
         valid_name "$item" || usage_error "invalid --network-alias '$item' (letters, digits, '_', '.', '-')"
     done
-    ((${#aliases[@]} == 0)) || [[ $net != none && $net != host ]] || usage_error "--network-alias requires --net bridge or a network"
+    ((${#aliases[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "--network-alias requires --net bridge or a network"
     for item in "${add_hosts[@]}"; do
         if ! [[ $item =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]*:(.+)$ ]] || ! valid_ip "${BASH_REMATCH[1]}"; then
             usage_error "invalid --add-host '$item' (NAME:IP)"
@@ -198,7 +204,7 @@ plan_check() {
         valid_ip "$item" || usage_error "invalid --dns '$item' (an IP address)"
     done
     for item in "${publish_specs[@]}"; do plan_publish "$item"; done
-    ((${#publish[@]} == 0)) || [[ $net != none && $net != host ]] || usage_error "-p requires --net bridge or a network"
+    ((${#publish[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "-p requires --net bridge or a network"
     for env in "${envs[@]}"; do
         [[ $env =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "invalid environment entry '$env' (KEY=VALUE)"
     done
@@ -227,6 +233,22 @@ plan_check() {
         plan_device "$device"
     done
     hostname=${hostname:-$name}
+}
+
+# Without root there are no cgroups to limit nor host links to make: say
+# which option needs root rather than fail halfway.
+plan_check_rootless() {
+    local option variable
+    for option in "memory:--memory" "memory_swap:--memory-swap" "cpus:--cpus" "pids:--pids-limit"; do
+        variable=${option%%:*}
+        [[ -z ${!variable} ]] || usage_error "${option#*:} needs root (a cgroup limit); without root: no limits"
+    done
+    ((${#devices[@]} == 0)) || usage_error "--device needs root (the device cgroup)"
+    case $net in
+    none | host | slirp4netns) ;;
+    *) usage_error "--net $net needs root (a veth on a host bridge); without root: --net none, slirp4netns or host" ;;
+    esac
+    ((${#publish_specs[@]} == 0)) || usage_error "-p needs root (nftables on the host)"
 }
 
 # An IPv4 address, or something shaped like an IPv6 one (hex and colons).
@@ -344,6 +366,39 @@ plan_chain() {
     [[ -n ${ISOKIT_TRACE:-} ]] && chain_env+=("ISOKIT_TRACE=$ISOKIT_TRACE")
     chain_env+=("${envs[@]}")
 
+    if [[ -n $rootless ]]; then
+        chain_cgset=() # no cgroup step without root
+    else
+        plan_chain_cgset
+    fi
+
+    # --new-session: CMD must not hold this terminal as its controlling tty
+    # (it could type into the caller's shell with TIOCSTI). Without root, a
+    # user namespace first, the caller mapped to root inside.
+    chain_unshare=("$ISOKIT_BIN/unshare-lite")
+    [[ -z $rootless ]] || chain_unshare+=(--user --map-root)
+    chain_unshare+=(--mount --uts --ipc --pid --cgroup --new-session)
+    [[ $net != host ]] && chain_unshare+=(--net)
+    chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
+
+    chain_netns=()
+    case $net in
+    host) ;;
+    none | slirp4netns) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
+    *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
+        --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
+    esac
+    # As Docker: every group may open ICMP echo sockets in the container's
+    # own namespace, so that ping works without CAP_NET_RAW. Rootless, the
+    # range must be mapped in the user namespace, which maps gid 0 alone.
+    local groups='0 2147483647'
+    [[ -z $rootless ]] || groups='0 0'
+    [[ $net == host ]] || chain_netns+=(--sysctl "net.ipv4.ping_group_range=$groups")
+    plan_chain_rest
+}
+
+# The cgroup step: limits and the device cgroup.
+plan_chain_cgset() {
     chain_cgset=("$ISOKIT_BIN/cgset" --name "$cgroup")
     [[ -n $memory ]] && chain_cgset+=(--memory "$memory")
     [[ -n $memory_swap ]] && chain_cgset+=(--memory-swap "$memory_swap")
@@ -356,23 +411,10 @@ plan_chain() {
         for rule in "${device_rules[@]}"; do chain_cgset+=(--device-allow "$rule"); done
     fi
 
-    # --new-session: CMD must not hold this terminal as its controlling tty
-    # (it could type into the caller's shell with TIOCSTI).
-    chain_unshare=("$ISOKIT_BIN/unshare-lite" --mount --uts --ipc --pid --cgroup --new-session)
-    [[ $net != host ]] && chain_unshare+=(--net)
-    chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
+}
 
-    chain_netns=()
-    case $net in
-    host) ;;
-    none) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
-    *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
-        --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
-    esac
-    # As Docker: every group may open ICMP echo sockets in the container's
-    # own namespace, so that ping works without CAP_NET_RAW.
-    [[ $net == host ]] || chain_netns+=(--sysctl 'net.ipv4.ping_group_range=0 2147483647')
-
+# The steps from pivot on.
+plan_chain_rest() {
     chain_pivot=("$ISOKIT_BIN/pivot")
     [[ -n $overlay ]] && chain_pivot+=(--tmp-overlay)
     [[ -n $readonly ]] && chain_pivot+=(--ro)
@@ -430,7 +472,13 @@ plan_chain() {
     chain_command=("${command[@]}")
     if [[ -n $workdir ]]; then
         # shellcheck disable=SC2016 # expanded by the container's sh
-        chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${command[@]}")
+        chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${chain_command[@]}")
+    fi
+    if [[ $net == slirp4netns ]]; then
+        # slirp4netns is started from outside once the namespace exists
+        # (by the runner): CMD waits, up to 5 s, for its tap0.
+        # shellcheck disable=SC2016 # expanded by the container's sh
+        chain_command=(/bin/sh -c 'i=0; until grep -q "tap0:" /proc/net/dev; do i=$((i + 1)); [ $i -lt 500 ] || { echo "contain: slirp4netns did not bring tap0 up" >&2; exit 125; }; sleep 0.01; done; exec "$@"' isokit-net "${chain_command[@]}")
     fi
 }
 
@@ -450,7 +498,9 @@ plan_explain() {
 
 # The whole chain as one command line, in chain_words.
 plan_words() {
-    chain_words=("${chain_env[@]}" "${chain_cgset[@]}" -- "${chain_unshare[@]}" --)
+    chain_words=("${chain_env[@]}")
+    ((${#chain_cgset[@]})) && chain_words+=("${chain_cgset[@]}" --)
+    chain_words+=("${chain_unshare[@]}" --)
     ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
     chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" --)
     ((${#chain_scfilter[@]})) && chain_words+=("${chain_scfilter[@]}" --)
