@@ -8,8 +8,7 @@ load helpers
 load net
 
 setup_file() {
-    export ISOKIT_IMAGES="$ROOT/target/test-images"
-    sandboxed env ISOKIT_STATE="$BATS_FILE_TMPDIR/state" "$ROOT/scripts/contain" -- true
+    make_test_image
 }
 
 setup() {

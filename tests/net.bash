@@ -2,6 +2,12 @@
 # `load helpers`: a throwaway sandbox held open for the whole test, so that
 # several commands (contain, nft, ip, a client) see one network namespace.
 
+# For setup_file: the default image, made once, outside the timed tests.
+make_test_image() {
+    export ISOKIT_IMAGES="$ROOT/target/test-images"
+    sandboxed env ISOKIT_STATE="$BATS_FILE_TMPDIR/state" "$ROOT/scripts/contain" -- true
+}
+
 # hold_sandbox: SANDBOX, a process in fresh network, mount, UTS and IPC
 # namespaces; contain, nft and ip run inside it through in_sandbox.
 hold_sandbox() {
