@@ -332,3 +332,19 @@ export -f scenario_netbridge
     assert_status 125
     assert_equal "$output" "netns-setup: set sysctl 'net.ipv4.no_such_key': No such file or directory"
 }
+
+@test "in a user namespace of its own (rootless), lo comes up without the outer namespace; the host's stays untouched" {
+    local as_nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+    # The launcher's /proc/PID/ns/net is closed from inside the user
+    # namespace: netns-setup must not need it for loopback alone.
+    run sandboxed "${as_nobody[@]}" "$BIN/unshare-lite" --user --map-root --net --pid -- \
+        "$BIN/netns-setup" --sysctl 'net.ipv4.ping_group_range=0 0' -- sh -c 'ip -o link show lo; cat /proc/sys/net/ipv4/ping_group_range'
+    assert_status 0
+    [[ ${lines[0]} == *"<LOOPBACK,UP,LOWER_UP>"* ]] || fail "$output"
+    assert_equal "${lines[1]}" $'0\t0'
+    # Without a network namespace of its own, the kernel refuses: the
+    # sandbox's lo (down) stays down.
+    run sandboxed sh -c "$(printf '%q ' "${as_nobody[@]}" "$BIN/unshare-lite" --user --map-root -- "$BIN/netns-setup" -- true); echo status \$?; ip -o link show lo"
+    [[ ${lines[-2]} == "status 125" ]] || fail "$output"
+    [[ ${lines[-1]} != *"<LOOPBACK,UP"* ]] || fail "the outer lo was brought up: $output"
+}
