@@ -149,3 +149,18 @@ NFT
     run in_sandbox nft list tables
     assert_equal "$output" $'table inet hostfw\ntable ip isokit'
 }
+
+@test "-p on a network made by cnetwork: reachable from another host and through localhost" {
+    in_sandbox "$ROOT/scripts/cnetwork" create --subnet 10.125.0.0/24 "pub$$" >/dev/null
+    # A later --network overrides start_server's --net bridge.
+    start_server web --network "pub$$" -p 8082:80
+    run in_sandbox nft list map ip isokit publish
+    [[ $output == *"tcp . 8082 : 10.125.0.2 . 80"* ]] || fail "$output"
+    wait_for fetch http://10.125.0.2/cgi-bin/ip
+    run on_peer timeout 5 busybox wget -q -O - http://198.51.100.1:8082/cgi-bin/ip
+    assert_status 0
+    assert_equal "$output" "[::ffff:198.51.100.2]"
+    run fetch http://127.0.0.1:8082/cgi-bin/ip
+    assert_status 0
+    assert_equal "$output" "[::ffff:10.125.0.1]"
+}
