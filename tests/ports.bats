@@ -110,6 +110,11 @@ fetch() {
     [[ $output == *"udp . 8080 : 10.88.0.3 . 80"* ]] || fail "$output"
     [[ $output == *"tcp . 9000 : 10.88.0.3 . 90"* && $output == *"tcp . 9001 : 10.88.0.3 . 91"* ]] || fail "$output"
     [[ $output == *"198.51.100.1 . tcp . 7000 : 10.88.0.3 . 70"* ]] || fail "$output"
+    # A container that ends takes its own elements only.
+    run contain --net bridge -p 8090:80 -- true
+    assert_status 0
+    run in_sandbox nft list map ip isokit publish
+    [[ $output == *"tcp . 8080 : 10.88.0.2 . 80"* && $output != *8090* ]] || fail "$output"
 }
 
 @test "every rule goes when the container ends: ckill, and SIGKILL of contain then cps" {

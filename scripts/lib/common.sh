@@ -505,20 +505,38 @@ publish_ports() {
 }
 
 # unpublish_ports NAME: remove container NAME's map elements (what its
-# ports file lists; one already gone is no error); the table too once no
-# port is left in it.
+# ports file lists), in one nft transaction; if that fails (an element
+# already gone), one at a time, ignoring the missing. The table goes too
+# once no port is left in it.
 unpublish_ports() {
     local file=$ISOKIT_STATE/$1/ports proto hostip hostport ctrport
     [[ -f $file ]] || return 0
+    local -a deletes=()
     while read -r proto hostip hostport ctrport; do
         if [[ $hostip == - ]]; then
-            nft delete element ip "$ISOKIT_NFT_TABLE" publish "{ $proto . $hostport }" 2>/dev/null || true
+            deletes+=("delete element ip $ISOKIT_NFT_TABLE publish { $proto . $hostport }")
         else
-            nft delete element ip "$ISOKIT_NFT_TABLE" publish_ip "{ $hostip . $proto . $hostport }" 2>/dev/null || true
+            deletes+=("delete element ip $ISOKIT_NFT_TABLE publish_ip { $hostip . $proto . $hostport }")
         fi
     done <"$file"
+    if ! printf '%s\n' "${deletes[@]}" | nft -f - 2>/dev/null; then
+        local delete
+        for delete in "${deletes[@]}"; do
+            # shellcheck disable=SC2086 # the words of one nft command
+            nft $delete 2>/dev/null || true
+        done
+    fi
     rm -f "$file"
-    local rules
-    rules=$(nft list map ip "$ISOKIT_NFT_TABLE" publish 2>/dev/null; nft list map ip "$ISOKIT_NFT_TABLE" publish_ip 2>/dev/null) || return 0
-    [[ $rules == *elements* ]] || nft delete table ip "$ISOKIT_NFT_TABLE" 2>/dev/null || true
+    # Ports left: elements in either map (the sets bridges and hairpin
+    # keep theirs, and go with the table).
+    local table line in_map=''
+    table=$(nft list table ip "$ISOKIT_NFT_TABLE" 2>/dev/null) || return 0
+    while IFS= read -r line; do
+        case $line in
+        *"map publish {"* | *"map publish_ip {"*) in_map=1 ;;
+        *"set "* | *"chain "*) in_map='' ;;
+        *elements*) [[ -z $in_map ]] || return 0 ;;
+        esac
+    done <<<"$table"
+    nft delete table ip "$ISOKIT_NFT_TABLE" 2>/dev/null || true
 }
