@@ -51,20 +51,28 @@ plan_as_nobody() {
     ((mismatches == 0)) || fail "$mismatches of $count cases differ"
 }
 
-@test "as nobody, --explain works but running a container is refused with 125" {
+@test "as nobody, --explain shows root's chain; running one with a root-only option is refused with 125" {
     run plan_as_nobody --name x -- true
     assert_status 0
     [[ ${lines[1]} == "/isokit/bin/cgset --name x."* ]] || fail "$output"
+    # Without --explain a non-root user gets the rootless chain, which
+    # has no cgroup limits: said before anything is built or made.
     run setpriv --reuid 65534 --regid 65534 --clear-groups env -i PATH=/usr/bin:/bin \
-        ISOKIT_STATE=/isokit/state ISOKIT_IMAGES=/isokit/images "$PUBLIC_SCRIPTS/contain" --name x -- true
+        ISOKIT_STATE=/isokit/state ISOKIT_IMAGES=/isokit/images "$PUBLIC_SCRIPTS/contain" --name x --memory 64M -- true
     assert_status 125
-    assert_equal "$output" "contain: run as root (sudo): a container needs namespaces, mounts and cgroups"
+    assert_equal "${lines[0]}" "contain: --memory needs root (a cgroup limit); without root: no limits"
 }
 
 @test "the planner refuses bad options as nobody too, before anything else" {
-    run plan_as_nobody --net wrong -- true
+    run plan_as_nobody --net bad/name -- true
     assert_status 125
-    assert_equal "${lines[0]}" "contain: invalid --net 'wrong' (none, bridge, host)"
+    assert_equal "${lines[0]}" "contain: invalid --net 'bad/name' (none, bridge, host, or a network made by cnetwork create)"
+    run plan_as_nobody -p 80:80 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: -p requires --net bridge or a network"
+    run plan_as_nobody --net bridge -p 8080-8081:80 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: invalid -p '8080-8081:80' ([IP:]HOSTPORT:CTRPORT[/tcp|/udp], ports 1 to 65535, ranges of one length)"
     run plan_as_nobody --name ok
     assert_status 125
     assert_equal "${lines[0]}" "contain: missing command to run"

@@ -195,7 +195,12 @@ host_cgroup_file() {
     printf '%s\n' "$output" >"$script"
     cgroup=$(sed -n 's/.*cgset --name \([^ ]*\) .*/\1/p' "$script")
     [[ $cgroup == explained.* ]] || fail "cgroup '$cgroup'"
+    # What the runner would write first: the state directory (the
+    # pidfile), and the name files bound over the image's.
     mkdir -p "$ISOKIT_STATE/explained"
+    echo pasted >"$ISOKIT_STATE/explained/hostname"
+    : >"$ISOKIT_STATE/explained/hosts"
+    : >"$ISOKIT_STATE/explained/resolv.conf"
     run sandboxed sh "$script"
     # The pasted chain has no contain around it to release its cgroup.
     "$BIN/cgset" --name "$cgroup" --remove
@@ -329,4 +334,10 @@ host_cgroup_file() {
     assert_status 0
     assert_equal "$(tr -d '\r' <<<"${lines[0]}")" 0
     [[ ${lines[1]} == *nodev* ]] || fail "root mount: ${lines[1]}"
+}
+
+@test "--net bridge: the container's own ping_group_range lets every group open ICMP echo sockets, as Docker" {
+    run contain --net bridge --user nobody -- cat /proc/sys/net/ipv4/ping_group_range
+    assert_status 0
+    assert_equal "$output" $'0\t2147483647'
 }

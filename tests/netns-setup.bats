@@ -300,3 +300,51 @@ export -f scenario_netbridge
     assert_status 0
     assert_equal "$output" $'10.77.0.1/16\nip saddr 10.77.0.0/16 oifname != "isb0" masquerade\n1\nforeign bridge kept'
 }
+
+@test "--sysctl sets a net.* key in the new namespace only; a non-root user can ping with ping_group_range" {
+    local host_value
+    host_value=$(cat /proc/sys/net/ipv4/ping_group_range)
+    run sandboxed unshare-lite --net --pid --mount -- netns-setup --sysctl 'net.ipv4.ping_group_range=0 2147483647' \
+        --sysctl net.ipv4.ip_unprivileged_port_start=80 -- sh -c 'cat /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv4/ip_unprivileged_port_start'
+    assert_status 0
+    assert_equal "$output" $'0\t2147483647\n80'
+    assert_equal "$(cat /proc/sys/net/ipv4/ping_group_range)" "$host_value"
+    # An ICMP echo socket, no CAP_NET_RAW: nobody pings lo with iputils'
+    # ping copied without its file capability (so it cannot open a raw
+    # socket), and cannot without the range.
+    local tmp
+    tmp=$(public_tmp)
+    cp /usr/bin/ping "$tmp/ping-nocap"
+    chmod 0755 "$tmp/ping-nocap"
+    local ping="exec setpriv --reuid 65534 --regid 65534 --clear-groups $tmp/ping-nocap -c1 -W2 127.0.0.1"
+    run sandboxed unshare-lite --net --pid --mount -- netns-setup --sysctl 'net.ipv4.ping_group_range=0 2147483647' -- sh -c "$ping"
+    assert_status 0
+    [[ $output == *"1 received"* ]] || fail "$output"
+    run sandboxed unshare-lite --net --pid --mount -- netns-setup --sysctl 'net.ipv4.ping_group_range=1 0' -- sh -c "$ping"
+    [[ $status != 0 ]] || fail "control: nobody pinged without the range: $output"
+}
+
+@test "--sysctl refuses a key outside net.* or one that does not exist" {
+    run sandboxed unshare-lite --net --pid -- netns-setup --sysctl kernel.pid_max=4096 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "netns-setup: error parsing option '--sysctl' with value 'kernel.pid_max=4096': invalid --sysctl key 'kernel.pid_max': only net.* keys of the container's own namespace"
+    run sandboxed unshare-lite --net --pid -- netns-setup --sysctl net.ipv4.no_such_key=1 -- true
+    assert_status 125
+    assert_equal "$output" "netns-setup: set sysctl 'net.ipv4.no_such_key': No such file or directory"
+}
+
+@test "in a user namespace of its own (rootless), lo comes up without the outer namespace; the host's stays untouched" {
+    local as_nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+    # The launcher's /proc/PID/ns/net is closed from inside the user
+    # namespace: netns-setup must not need it for loopback alone.
+    run sandboxed "${as_nobody[@]}" "$BIN/unshare-lite" --user --map-root --net --pid -- \
+        "$BIN/netns-setup" --sysctl 'net.ipv4.ping_group_range=0 0' -- sh -c 'ip -o link show lo; cat /proc/sys/net/ipv4/ping_group_range'
+    assert_status 0
+    [[ ${lines[0]} == *"<LOOPBACK,UP,LOWER_UP>"* ]] || fail "$output"
+    assert_equal "${lines[1]}" $'0\t0'
+    # Without a network namespace of its own, the kernel refuses: the
+    # sandbox's lo (down) stays down.
+    run sandboxed sh -c "$(printf '%q ' "${as_nobody[@]}" "$BIN/unshare-lite" --user --map-root -- "$BIN/netns-setup" -- true); echo status \$?; ip -o link show lo"
+    [[ ${lines[-2]} == "status 125" ]] || fail "$output"
+    [[ ${lines[-1]} != *"<LOOPBACK,UP"* ]] || fail "the outer lo was brought up: $output"
+}

@@ -9,6 +9,7 @@ use argh::FromArgs;
 use chainload::{usage, Chained};
 
 use crate::cidr::{parse_ip, Cidr};
+use crate::sysctl::Sysctl;
 
 #[derive(FromArgs)]
 #[argh(
@@ -47,6 +48,9 @@ pub struct Options {
     /// PATH of the outer namespace (/proc/PID/ns/net)
     #[argh(option, arg_name = "PATH")]
     outer_netns: Option<PathBuf>,
+    /// net.KEY=VALUE: a sysctl of the new namespace, repeatable
+    #[argh(option, arg_name = "KEY=VALUE")]
+    sysctl: Vec<Sysctl>,
     /// print the version and exit
     #[argh(switch)]
     version: bool,
@@ -70,6 +74,7 @@ impl Chained for Options {
 pub struct Plan {
     pub veth: Option<Veth>,
     pub outer_netns: Option<PathBuf>,
+    pub sysctls: Vec<Sysctl>,
 }
 
 #[derive(Debug)]
@@ -116,7 +121,7 @@ impl Options {
                     return Err(usage(format!("{name} requires --veth")));
                 }
             }
-            return Ok(Plan { veth: None, outer_netns: self.outer_netns.clone() });
+            return Ok(Plan { veth: None, outer_netns: self.outer_netns.clone(), sysctls: self.sysctl.clone() });
         };
         let inside = self.ifname.clone().unwrap_or_else(|| "eth0".to_string());
         check_ifname("--veth", host)?;
@@ -169,6 +174,7 @@ impl Options {
                 mtu: self.mtu,
             }),
             outer_netns: self.outer_netns.clone(),
+            sysctls: self.sysctl.clone(),
         })
     }
 }

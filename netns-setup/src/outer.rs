@@ -38,6 +38,15 @@ impl Namespaces {
     }
 }
 
+/// Is this process in a user namespace other than the initial one? The
+/// initial one maps every id to itself: "0 0 4294967295".
+pub fn in_child_user_namespace() -> bool {
+    match chainload::read_procfs("/proc/self/uid_map") {
+        Ok(Some(map)) => map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
+        _ => false,
+    }
+}
+
 /// Open our own network namespace and the outer one; refuse when they are
 /// the same (netns-setup would then be wiring the host itself).
 pub fn find(explicit: Option<&Path>) -> anyhow::Result<Namespaces> {

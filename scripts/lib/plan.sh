@@ -39,10 +39,19 @@ Options:
   --pull WHEN           with IMAGE: missing (default: pull if not in the
                         store), always, or never
   --hostname NAME       hostname inside (default: the container name)
-  --net MODE            none (default: only lo), bridge (a veth on isokit0,
-                        made with scripts/netbridge) or host (no new network
-                        namespace)
+  --net, --network MODE  none (default: only lo), bridge (a veth on isokit0,
+                        made with scripts/netbridge), host (no new network
+                        namespace) or NAME (a network made by cnetwork create)
+                        or slirp4netns (user-mode networking, also without
+                        root: started from outside, as rootless Podman)
   --ip ADDR             address on the bridge (default: the first free one)
+  --network-alias ALIAS another name the containers on the network resolve
+  --add-host NAME:IP    a line "IP NAME" in the container's /etc/hosts
+  --dns IP              a nameserver for /etc/resolv.conf (default: the
+                        host's, less those on 127/8 and ::1)
+  -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]
+                        publish a port (or a range, 8080-8081:80-81) on the
+                        host's addresses (nftables DNAT); needs a bridge
   -v, --volume SRC:DST[:ro]   bind a host path into the container
   --tmpfs DST[:SIZE]    mount a tmpfs in the container
   --read-only           make the container's root read-only
@@ -75,13 +84,15 @@ Options:
                         (ptyrun --relay): a prompt, job control, the window
                         size followed; this terminal is raw meanwhile
   -i                    accepted: stdin is always passed on
+  --rootless            the chain a non-root user gets (automatic without
+                        root): a user namespace, no cgroup limits, no bridge
   --explain             print the chain, one step per line, and exit
   -h, --help            this help
 
 Examples:
   sudo scripts/contain -- sh -c 'hostname; id; ip addr'
   sudo scripts/contain localhost:5000/web:1
-  sudo scripts/contain --name web --net bridge -d -- httpd -f -p 80
+  sudo scripts/contain --name web --net bridge -d -p 8080:80 -- httpd -f -p 80
   sudo scripts/contain --memory 64M --pids-limit 32 --user nobody -- sh
   sudo scripts/contain --device /dev/fuse -- ls -l /dev/fuse
 
@@ -92,8 +103,11 @@ HELP
 
 
 name='' rootfs='' tar='' image='' pull=missing tty='' hostname='' net=none ip='' readonly='' overlay='' workdir='' detach='' explain=''
-memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default
+memory='' memory_swap='' cpus='' pids='' user='' privileged='' seccomp=default rootless=''
 volumes=() tmpfses=() cap_add=() cap_drop=() envs=() image_envs=() security_opts=() devices=()
+aliases=() add_hosts=() dns=() publish_specs=() publish=()
+# The network the runner resolved (network_info): bridge, prefix, gateway.
+net_bridge='' net_prefix='' net_gateway=''
 
 need_value() {
     [[ $# -ge 2 ]] || usage_error "option '$1' needs a value"
@@ -112,6 +126,10 @@ plan_options() {
         --hostname) need_value "$@"; hostname=$2; shift ;;
         --net | --network) need_value "$@"; net=$2; shift ;;
         --ip) need_value "$@"; ip=$2; shift ;;
+        --network-alias) need_value "$@"; aliases+=("$2"); shift ;;
+        --add-host) need_value "$@"; add_hosts+=("$2"); shift ;;
+        --dns) need_value "$@"; dns+=("$2"); shift ;;
+        -p | --publish) need_value "$@"; publish_specs+=("$2"); shift ;;
         -v | --volume) need_value "$@"; volumes+=("$2"); shift ;;
         --tmpfs) need_value "$@"; tmpfses+=("$2"); shift ;;
         --read-only) readonly=1 ;;
@@ -144,6 +162,7 @@ plan_options() {
         -t | -it | -ti | --tty) tty=1 ;;
         -i | --interactive) ;;
         --explain) explain=1 ;;
+        --rootless) rootless=1 ;;
         --) shift; break ;;
         -*) usage_error "unrecognized option '$1'" ;;
         *) image=$1; shift; break ;;
@@ -162,10 +181,30 @@ plan_check() {
     [[ -z $rootfs || -z $tar ]] || usage_error "--rootfs and --tar are mutually exclusive"
     [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
     case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
-    case $net in none | bridge | host) ;; *) usage_error "invalid --net '$net' (none, bridge, host)" ;; esac
-    [[ -z $ip || $net == bridge ]] || usage_error "--ip requires --net bridge"
-    [[ -z $ip ]] || valid_container_address "$ip" ||
+    case $net in
+    none | bridge | host | slirp4netns) ;;
+    *) valid_name "$net" || usage_error "invalid --net '$net' (none, bridge, host, or a network made by cnetwork create)" ;;
+    esac
+    [[ -z $rootless ]] || plan_check_rootless
+    [[ -z $ip || ( $net != none && $net != host && $net != slirp4netns ) ]] || usage_error "--ip requires --net bridge or a network"
+    # A network's subnet is known once the runner reads its record.
+    [[ -z $ip || $net != bridge ]] || valid_container_address "$ip" ||
         usage_error "invalid --ip '$ip' (a host address in $ISOKIT_SUBNET_PREFIX.0.0/16 other than the gateway)"
+    local item
+    for item in "${aliases[@]}"; do
+        valid_name "$item" || usage_error "invalid --network-alias '$item' (letters, digits, '_', '.', '-')"
+    done
+    ((${#aliases[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "--network-alias requires --net bridge or a network"
+    for item in "${add_hosts[@]}"; do
+        if ! [[ $item =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]*:(.+)$ ]] || ! valid_ip "${BASH_REMATCH[1]}"; then
+            usage_error "invalid --add-host '$item' (NAME:IP)"
+        fi
+    done
+    for item in "${dns[@]}"; do
+        valid_ip "$item" || usage_error "invalid --dns '$item' (an IP address)"
+    done
+    for item in "${publish_specs[@]}"; do plan_publish "$item"; done
+    ((${#publish[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "-p requires --net bridge or a network"
     for env in "${envs[@]}"; do
         [[ $env =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "invalid environment entry '$env' (KEY=VALUE)"
     done
@@ -194,6 +233,55 @@ plan_check() {
         plan_device "$device"
     done
     hostname=${hostname:-$name}
+}
+
+# Without root there are no cgroups to limit nor host links to make: say
+# which option needs root rather than fail halfway.
+plan_check_rootless() {
+    local option variable
+    for option in "memory:--memory" "memory_swap:--memory-swap" "cpus:--cpus" "pids:--pids-limit"; do
+        variable=${option%%:*}
+        [[ -z ${!variable} ]] || usage_error "${option#*:} needs root (a cgroup limit); without root: no limits"
+    done
+    ((${#devices[@]} == 0)) || usage_error "--device needs root (the device cgroup)"
+    case $net in
+    none | host | slirp4netns) ;;
+    *) usage_error "--net $net needs root (a veth on a host bridge); without root: --net none, slirp4netns or host" ;;
+    esac
+    ((${#publish_specs[@]} == 0)) || usage_error "-p needs root (nftables on the host)"
+}
+
+# An IPv4 address, or something shaped like an IPv6 one (hex and colons).
+valid_ip() {
+    valid_ipv4 "$1" || [[ $1 =~ ^[0-9a-fA-F]*:[0-9a-fA-F:]+$ ]]
+}
+
+# plan_publish [IP:]HOSTPORT[-END]:CTRPORT[-END][/tcp|/udp]: a -p, into
+# publish, one "PROTO HOSTIP HOSTPORT CTRPORT" per port (HOSTIP - for
+# every address of the host); a range maps port by port.
+plan_publish() {
+    local spec=$1 proto=tcp hostip=- ports host ctr
+    [[ $spec == */* ]] && { proto=${spec##*/}; spec=${spec%/*}; }
+    local bad="invalid -p '$1' ([IP:]HOSTPORT:CTRPORT[/tcp|/udp], ports 1 to 65535, ranges of one length)"
+    [[ $proto == tcp || $proto == udp ]] || usage_error "$bad"
+    if [[ $spec =~ ^([0-9.]+):([0-9-]+):([0-9-]+)$ ]]; then
+        hostip=${BASH_REMATCH[1]} host=${BASH_REMATCH[2]} ctr=${BASH_REMATCH[3]}
+        valid_ipv4 "$hostip" || usage_error "$bad"
+    elif [[ $spec =~ ^([0-9-]+):([0-9-]+)$ ]]; then
+        host=${BASH_REMATCH[1]} ctr=${BASH_REMATCH[2]}
+    else
+        usage_error "$bad"
+    fi
+    local range='^([1-9][0-9]{0,4})(-([1-9][0-9]{0,4}))?$' h1 h2 c1 c2
+    [[ $host =~ $range ]] || usage_error "$bad"
+    h1=${BASH_REMATCH[1]} h2=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+    [[ $ctr =~ $range ]] || usage_error "$bad"
+    c1=${BASH_REMATCH[1]} c2=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+    ((h1 <= h2 && h2 <= 65535 && c1 <= c2 && c2 <= 65535 && h2 - h1 == c2 - c1)) || usage_error "$bad"
+    local i
+    for ((i = 0; i <= h2 - h1; i++)); do
+        publish+=("$proto $hostip $((h1 + i)) $((c1 + i))")
+    done
 }
 
 # plan_device HOST[:CTR][:PERMS]: a --device, into device_rules (cgset's
@@ -278,6 +366,39 @@ plan_chain() {
     [[ -n ${ISOKIT_TRACE:-} ]] && chain_env+=("ISOKIT_TRACE=$ISOKIT_TRACE")
     chain_env+=("${envs[@]}")
 
+    if [[ -n $rootless ]]; then
+        chain_cgset=() # no cgroup step without root
+    else
+        plan_chain_cgset
+    fi
+
+    # --new-session: CMD must not hold this terminal as its controlling tty
+    # (it could type into the caller's shell with TIOCSTI). Without root, a
+    # user namespace first, the caller mapped to root inside.
+    chain_unshare=("$ISOKIT_BIN/unshare-lite")
+    [[ -z $rootless ]] || chain_unshare+=(--user --map-root)
+    chain_unshare+=(--mount --uts --ipc --pid --cgroup --new-session)
+    [[ $net != host ]] && chain_unshare+=(--net)
+    chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
+
+    chain_netns=()
+    case $net in
+    host) ;;
+    none | slirp4netns) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
+    *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
+        --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
+    esac
+    # As Docker: every group may open ICMP echo sockets in the container's
+    # own namespace, so that ping works without CAP_NET_RAW. Rootless, the
+    # range must be mapped in the user namespace, which maps gid 0 alone.
+    local groups='0 2147483647'
+    [[ -z $rootless ]] || groups='0 0'
+    [[ $net == host ]] || chain_netns+=(--sysctl "net.ipv4.ping_group_range=$groups")
+    plan_chain_rest
+}
+
+# The cgroup step: limits and the device cgroup.
+plan_chain_cgset() {
     chain_cgset=("$ISOKIT_BIN/cgset" --name "$cgroup")
     [[ -n $memory ]] && chain_cgset+=(--memory "$memory")
     [[ -n $memory_swap ]] && chain_cgset+=(--memory-swap "$memory_swap")
@@ -290,19 +411,10 @@ plan_chain() {
         for rule in "${device_rules[@]}"; do chain_cgset+=(--device-allow "$rule"); done
     fi
 
-    # --new-session: CMD must not hold this terminal as its controlling tty
-    # (it could type into the caller's shell with TIOCSTI).
-    chain_unshare=("$ISOKIT_BIN/unshare-lite" --mount --uts --ipc --pid --cgroup --new-session)
-    [[ $net != host ]] && chain_unshare+=(--net)
-    chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
+}
 
-    chain_netns=()
-    case $net in
-    none) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
-    bridge) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$ISOKIT_BRIDGE"
-        --addr "$address/16" --gateway "$ISOKIT_GATEWAY") ;;
-    esac
-
+# The steps from pivot on.
+plan_chain_rest() {
     chain_pivot=("$ISOKIT_BIN/pivot")
     [[ -n $overlay ]] && chain_pivot+=(--tmp-overlay)
     [[ -n $readonly ]] && chain_pivot+=(--ro)
@@ -313,6 +425,10 @@ plan_chain() {
     done
     for volume in "${tmpfses[@]}"; do chain_pivot+=(--tmpfs "$volume"); done
     for volume in "${device_binds[@]}"; do chain_pivot+=(--bind "$volume"); done
+    # The name files, per container, bound over the image's (never
+    # written into it); the runner keeps hosts current (docs/NETWORKING.md).
+    local file
+    for file in hostname hosts resolv.conf; do chain_pivot+=(--bind "$state/$file:/etc/$file:ro"); done
     # A profile of the user's is read by scfilter after the root switch:
     # bound in read-only beside the tools.
     [[ $seccomp == /* ]] && chain_pivot+=(--bind "$seccomp:/dev/.isokit-seccomp.json:ro")
@@ -356,7 +472,13 @@ plan_chain() {
     chain_command=("${command[@]}")
     if [[ -n $workdir ]]; then
         # shellcheck disable=SC2016 # expanded by the container's sh
-        chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${command[@]}")
+        chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${chain_command[@]}")
+    fi
+    if [[ $net == slirp4netns ]]; then
+        # slirp4netns is started from outside once the namespace exists
+        # (by the runner): CMD waits, up to 5 s, for its tap0.
+        # shellcheck disable=SC2016 # expanded by the container's sh
+        chain_command=(/bin/sh -c 'i=0; until grep -q "tap0:" /proc/net/dev; do i=$((i + 1)); [ $i -lt 500 ] || { echo "contain: slirp4netns did not bring tap0 up" >&2; exit 125; }; sleep 0.01; done; exec "$@"' isokit-net "${chain_command[@]}")
     fi
 }
 
@@ -376,7 +498,9 @@ plan_explain() {
 
 # The whole chain as one command line, in chain_words.
 plan_words() {
-    chain_words=("${chain_env[@]}" "${chain_cgset[@]}" -- "${chain_unshare[@]}" --)
+    chain_words=("${chain_env[@]}")
+    ((${#chain_cgset[@]})) && chain_words+=("${chain_cgset[@]}" --)
+    chain_words+=("${chain_unshare[@]}" --)
     ((${#chain_netns[@]})) && chain_words+=("${chain_netns[@]}" --)
     chain_words+=("${chain_pivot[@]}" -- "${chain_capdrop[@]}" --)
     ((${#chain_scfilter[@]})) && chain_words+=("${chain_scfilter[@]}" --)

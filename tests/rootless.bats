@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# contain without root: a user namespace mapping the caller to root, no
+# cgroup step, and user-mode networking through slirp4netns started from
+# outside. The user is nobody (uid 65534), inside a throwaway sandbox
+# (tests/net.bash) whose "other host" namespace serves the page fetched.
+
+load helpers
+load net
+
+setup_file() {
+    local tmp
+    tmp=$(public_tmp)
+    export ISOKIT_IMAGES="$tmp/rootless-images"
+    # The default image, made once by nobody (its own image store).
+    sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/nonexistent \
+        ISOKIT_STATE="$tmp/rootless-state-setup" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" -- true
+}
+
+setup() {
+    local tmp
+    tmp=$(public_tmp)
+    export ISOKIT_STATE="$tmp/rootless-state-$BATS_TEST_NUMBER-$$"
+    hold_sandbox
+}
+
+teardown() {
+    release_sandbox
+    rm -rf "$ISOKIT_STATE"
+}
+
+# contain as nobody, in the sandbox.
+contain_as_nobody() {
+    in_sandbox setpriv --reuid 65534 --regid 65534 --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/nonexistent ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" "$@"
+}
+
+@test "without root: the caller is root in a user namespace of its own, lo is up, no cgroup of isokit's" {
+    run contain_as_nobody --name rl -- sh -c 'id -u; cat /proc/self/uid_map; ip -o link show lo; cat /etc/hostname; cat /proc/self/cgroup'
+    assert_status 0
+    assert_equal "${lines[0]}" 0
+    read -r inside outside count <<<"${lines[1]}"
+    assert_equal "$inside $outside $count" "0 65534 1"
+    [[ ${lines[2]} == *"<LOOPBACK,UP,LOWER_UP>"* ]] || fail "$output"
+    assert_equal "${lines[3]}" rl
+    [[ $output != *isokit/* ]] || fail "in an isokit cgroup: $output"
+}
+
+@test "without root: the options that need root say so, before anything is made" {
+    run contain_as_nobody --memory 64M -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: --memory needs root (a cgroup limit); without root: no limits"
+    run contain_as_nobody --net bridge -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: --net bridge needs root (a veth on a host bridge); without root: --net none, slirp4netns or host"
+    run contain_as_nobody --net slirp4netns -p 8080:80 -- true
+    assert_status 125
+    assert_equal "${lines[0]}" "contain: -p needs root (nftables on the host)"
+    [[ ! -e $ISOKIT_STATE ]] || [[ -z $(ls "$ISOKIT_STATE") ]] || fail "left: $(ls "$ISOKIT_STATE")"
+}
+
+@test "without root, --net slirp4netns: a page from a server on another host" {
+    add_peer
+    # The VM's /dev/net/tun may be 0600; the sandbox gets a 0666 node of
+    # its own, bound over it in its private mount namespace only.
+    mknod "$BATS_TEST_TMPDIR/tun" c 10 200
+    chmod 0666 "$BATS_TEST_TMPDIR/tun"
+    in_sandbox mount --bind "$BATS_TEST_TMPDIR/tun" /dev/net/tun
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo "from the other side" >"$BATS_TEST_TMPDIR/www/page"
+    nsenter -t "$PEER" -n -- busybox httpd -f -p 198.51.100.2:8000 -h "$BATS_TEST_TMPDIR/www" &
+    # shellcheck disable=SC2034 # killed by release_sandbox
+    LISTENER=$!
+    wait_for on_peer busybox wget -q -O /dev/null http://198.51.100.2:8000/page
+    run contain_as_nobody --net slirp4netns -- sh -c 'ip -o -4 addr show tap0; wget -q -O - http://198.51.100.2:8000/page'
+    assert_status 0
+    [[ ${lines[0]} == *"inet 10.0.2.100/24"* ]] || fail "$output"
+    assert_equal "${lines[1]}" "from the other side"
+    # slirp4netns ended with the container.
+    run pgrep -f "slirp4netns.*tap0" -u 65534
+    assert_status 1
+}
