@@ -63,9 +63,14 @@ teardown() {
 }
 
 @test "cexec -u, -w, -e: the user, directory and environment the kernel shows CMD" {
-    run sandboxed "$ROOT/scripts/contain" -d --name opts --user nobody -- sleep 30
+    run sandboxed "$ROOT/scripts/contain" -d --name opts --user nobody -e FROM_RUN=run -w /tmp -- sleep 30
     assert_status 0
     wait_for test -s "$ISOKIT_STATE/opts/pid"
+    # The container's environment and directory by default, as docker exec.
+    run "$ROOT/scripts/cexec" opts sh -c 'readlink /proc/self/cwd; echo "$FROM_RUN"'
+    assert_status 0
+    assert_equal "${lines[0]}" /tmp
+    assert_equal "${lines[1]}" run
     # The container's user by default, -u replaces it (real and effective).
     run "$ROOT/scripts/cexec" opts awk '/^Uid:/ {print $2, $3}' /proc/self/status
     assert_status 0
