@@ -62,6 +62,33 @@ teardown() {
     wait_for test ! -e "$ISOKIT_STATE/target"
 }
 
+@test "cexec -u, -w, -e: the user, directory and environment the kernel shows CMD" {
+    run sandboxed "$ROOT/scripts/contain" -d --name opts --user nobody -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/opts/pid"
+    # The container's user by default, -u replaces it (real and effective).
+    run "$ROOT/scripts/cexec" opts awk '/^Uid:/ {print $2, $3}' /proc/self/status
+    assert_status 0
+    assert_equal "$output" "65534 65534"
+    run "$ROOT/scripts/cexec" -u root opts awk '/^Uid:/ {print $2, $3}' /proc/self/status
+    assert_status 0
+    assert_equal "$output" "0 0"
+    # The directory is resolved inside the container's root.
+    run "$ROOT/scripts/cexec" -w /etc -e GREETING=hello opts sh -c 'readlink /proc/self/cwd; echo "$GREETING"'
+    assert_status 0
+    assert_equal "${lines[0]}" /etc
+    assert_equal "${lines[1]}" hello
+    run "$ROOT/scripts/cexec" -w /no/such/dir opts true
+    assert_status 125
+    assert_equal "$output" "cexec: cannot change to '/no/such/dir' in container 'opts': no such directory"
+    run "$ROOT/scripts/cexec" -w etc opts true
+    assert_status 125
+    run "$ROOT/scripts/cexec" -e 'not a name=1' opts true
+    assert_status 125
+    "$ROOT/scripts/ckill" opts KILL
+    wait_for test ! -e "$ISOKIT_STATE/opts"
+}
+
 @test "no fd of cexec's caller reaches the container, whatever its number" {
     run sandboxed "$ROOT/scripts/contain" -d --name fds -- sleep 30
     assert_status 0

@@ -129,12 +129,18 @@ JSON
     assert_equal "$output" $'Seccomp:\t2'
 }
 
-@test "ISOKIT_TRACE=1 names the profile and counts its rules" {
+@test "ISOKIT_TRACE=1 names the profile and counts its rules; the usual bounding set gets the stored program" {
     run --separate-stderr sandboxed env ISOKIT_TRACE=1 capdrop -- scfilter -- true
     assert_status 0
     local line
     line=$(grep '^scfilter:' <<<"$stderr")
-    [[ $line =~ ^scfilter:\ profile\ docker-default\ \(built\ in\):\ [0-9]+\ rules,\ [0-9]+\ system\ calls\ on\ 3\ ABIs,\ [0-9]+\ instructions ]] || fail "$line"
+    [[ $line =~ ^scfilter:\ profile\ docker-default\ \(built\ in,\ compiled\ at\ build\ time\):\ [0-9]+\ rules,\ [0-9]+\ system\ calls\ on\ 3\ ABIs,\ [0-9]+\ instructions ]] || fail "$line" || return 1
+    # A bounding set build.rs did not store (CAP_SYS_ADMIN added) is
+    # compiled at run time.
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 capdrop --keep default,sys_admin -- scfilter -- true
+    assert_status 0
+    line=$(grep '^scfilter:' <<<"$stderr")
+    [[ $line =~ ^scfilter:\ profile\ docker-default\ \(built\ in\):\ [0-9]+\ rules ]] || fail "$line"
 }
 
 @test "--emit-bpf writes the program; bwrap --seccomp runs with it" {

@@ -14,7 +14,11 @@ impl Platform {
     /// `os/arch[/variant]`, or this machine's (`linux/amd64` here).
     pub fn parse(text: Option<&str>) -> anyhow::Result<Platform> {
         let Some(text) = text else {
-            return Ok(Platform { os: "linux".into(), architecture: host_architecture().into(), variant: None });
+            return Ok(Platform {
+                os: "linux".into(),
+                architecture: imgstore::host_architecture().into(),
+                variant: None,
+            });
         };
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
@@ -32,20 +36,6 @@ impl Platform {
         field("os") == Some(self.os.as_str())
             && field("architecture") == Some(self.architecture.as_str())
             && self.variant.as_deref().is_none_or(|v| field("variant") == Some(v))
-    }
-}
-
-/// GOARCH names, as images use them.
-fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "arm" => "arm",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        other => other,
     }
 }
 

@@ -7,6 +7,7 @@
 mod arena;
 mod bpf;
 mod options;
+mod precompiled;
 mod profile;
 #[allow(unsafe_code)]
 mod sys;
@@ -37,47 +38,87 @@ fn main() -> ExitCode {
 /// whole profile compiled.
 fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     options.check()?;
-
-    let (label, text) = match &options.profile {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("read profile '{}'", path.display()))?;
-            (path.display().to_string(), Cow::Owned(text))
-        }
-        None => ("docker-default (built in)".to_string(), Cow::Borrowed(DOCKER_DEFAULT)),
-    };
     let facts = profile::Facts {
         bounding: sys::bounding_set().context("read the bounding set")?,
         kernel: profile::kernel_version(&sys::kernel_release().context("uname")?)?,
     };
-    let parsed = profile::parse(&text).with_context(|| format!("bad profile '{label}'"))?;
-    let policy = parsed.resolve(&facts).with_context(|| format!("bad profile '{label}'"))?;
-    let program = bpf::compile(&policy).with_context(|| format!("compile profile '{label}'"))?;
+    let filter = match &options.profile {
+        None => match precompiled::find(&facts) {
+            Some(variant) => Filter::stored(variant),
+            None => Filter::compile("docker-default (built in)".into(), DOCKER_DEFAULT, &facts)?,
+        },
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("read profile '{}'", path.display()))?;
+            Filter::compile(path.display().to_string(), &text, &facts)?
+        }
+    };
 
     if let Some(path) = &options.emit_bpf {
-        std::fs::write(path, bpf::to_bytes(&program.insns)).with_context(|| format!("write '{}'", path.display()))?;
+        std::fs::write(path, bpf::to_bytes(&filter.insns)).with_context(|| format!("write '{}'", path.display()))?;
     }
     if tail.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     // Last before exec (as bubblewrap does): from here on every call this
     // process makes goes through the filter.
-    sys::load_filter(&program.insns, policy.flags).map_err(|err| match err {
+    sys::load_filter(&filter.insns, filter.flags).map_err(|err| match err {
         Errno::EACCES => anyhow!(
             "load seccomp filter: no_new_privs is not set and CAP_SYS_ADMIN is not held (run scfilter after capdrop)"
         ),
         err => anyhow!("load seccomp filter: {}", err.desc()),
     })?;
     tool.trace(format_args!(
-        "profile {label}: {} rules, {} system calls on {} ABIs, {} instructions{}",
-        policy.rules.len(),
-        program.calls,
-        policy.abis.len(),
-        program.insns.len(),
-        if program.unknown.is_empty() {
+        "profile {}: {} rules, {} system calls on {} ABIs, {} instructions{}",
+        filter.label,
+        filter.rules,
+        filter.calls,
+        filter.abis,
+        filter.insns.len(),
+        if filter.unknown.is_empty() {
             String::new()
         } else {
-            format!("; unknown names skipped: {}", program.unknown.join(","))
+            format!("; unknown names skipped: {}", filter.unknown.join(","))
         },
     ));
     Err(tool.exec(&tail))
+}
+
+/// A program ready to load, and what the trace says of it.
+struct Filter {
+    label: String,
+    insns: Cow<'static, [bpf::Insn]>,
+    flags: u32,
+    rules: usize,
+    calls: usize,
+    abis: usize,
+    unknown: Vec<String>,
+}
+
+impl Filter {
+    fn stored(variant: &'static precompiled::Variant) -> Filter {
+        Filter {
+            label: "docker-default (built in, compiled at build time)".into(),
+            insns: Cow::Borrowed(variant.insns),
+            flags: variant.flags,
+            rules: variant.rules,
+            calls: variant.calls,
+            abis: variant.abis,
+            unknown: variant.unknown.iter().map(|name| name.to_string()).collect(),
+        }
+    }
+
+    fn compile(label: String, text: &str, facts: &profile::Facts) -> anyhow::Result<Filter> {
+        let parsed = profile::parse(text).with_context(|| format!("bad profile '{label}'"))?;
+        let policy = parsed.resolve(facts).with_context(|| format!("bad profile '{label}'"))?;
+        let program = bpf::compile(&policy).with_context(|| format!("compile profile '{label}'"))?;
+        Ok(Filter {
+            insns: Cow::Owned(program.insns),
+            flags: policy.flags,
+            rules: policy.rules.len(),
+            calls: program.calls,
+            abis: policy.abis.len(),
+            unknown: program.unknown,
+            label,
+        })
+    }
 }

@@ -152,7 +152,7 @@ const CAP_NAMES: &str = "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL S
     SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG \
     WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE";
 
-fn cap_number(name: &str) -> Option<u32> {
+pub fn cap_number(name: &str) -> Option<u32> {
     let bare = name.strip_prefix("CAP_").unwrap_or(name);
     CAP_NAMES.split_ascii_whitespace().position(|n| n.eq_ignore_ascii_case(bare)).map(|n| n as u32)
 }
@@ -205,6 +205,36 @@ impl<'a> Profile<'a> {
             }
         }
         Ok(Policy { default, abis, flags, rules })
+    }
+}
+
+impl Profile<'_> {
+    /// What `resolve` can depend on: the capabilities the rules name (as a
+    /// mask of the bounding set) and the kernel versions they compare
+    /// against. Two processes alike in these get the same policy, which is
+    /// what lets the built-in profile be compiled ahead, at build time.
+    // Called by build.rs, which includes this file: the binary itself
+    // uses what build.rs stored (precompiled.rs).
+    #[allow(dead_code)]
+    pub fn dependencies(&self) -> anyhow::Result<(u64, Vec<(u32, u32)>)> {
+        let (mut caps, mut kernels) = (0u64, Vec::new());
+        for call in self.syscalls.iter().flatten() {
+            for condition in [&call.includes, &call.excludes].into_iter().flatten() {
+                for name in condition.caps.iter().flatten() {
+                    // An unknown name holds for nobody: no bit to depend on.
+                    if let Some(n) = cap_number(name) {
+                        caps |= 1 << n;
+                    }
+                }
+                if let Some(version) = &condition.min_kernel {
+                    let version = kernel_version(version)?;
+                    if !kernels.contains(&version) {
+                        kernels.push(version);
+                    }
+                }
+            }
+        }
+        Ok((caps, kernels))
     }
 }
 
