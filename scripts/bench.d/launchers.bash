@@ -136,8 +136,13 @@ write_single_spec() {
         [[ ! -x $root/scripts/netbridge ]] || net=bridge
         local contain=("$root/scripts/contain" --name "bench-{i}" --rootfs "$IMAGE" --net "$net"
             --memory 256M --pids-limit 64 --cpus 1)
-        entry L contain "${contain[@]}" -- /bin/true >>"$spec"
-        entry L contain-explain "${contain[@]}" --explain -- /bin/true >>"$spec"
+        {
+            entry L contain "${contain[@]}" -- /bin/true
+            entry L contain-explain "${contain[@]}" --explain -- /bin/true
+            # Issue 17's target for the script: --net none and no limits,
+            # next to the ns-only chain it then runs.
+            entry L contain-none "$root/scripts/contain" --name "bench-{i}" --rootfs "$IMAGE" --net none -- /bin/true
+        } >>"$spec"
     else
         skip "contain: scripts/contain does not exist yet"
     fi
@@ -223,6 +228,7 @@ preflight() {
 explain_rows() {
     if grep -q '^contain-explain ' "$tmp/runs.raw" 2>/dev/null; then
         echo "contain-explain: contain --explain, the bash launcher building and printing the chain without running it (its own cost)"
+        echo "contain-none: contain --net none, no limits: the script around the ns-only chain (issue 17's 2x target)"
     fi
     [[ -z $CRUN_VIEW ]] || ! grep -q '^crun ' "$tmp/runs.raw" || echo "crun: crun run, started in a mount namespace where the cgroup v2 mount is hidden (crun 1.8 refuses hybrid hosts); the setns is in its time"
     if grep -q '^isokit-ns-scfilter ' "$tmp/runs.raw" 2>/dev/null; then
@@ -393,6 +399,8 @@ targets() {
     cpu_note "$runs_raw" isokit-full crun
     c=$(awk '$3 == "conc" { print $1, $2, $4 }' "$batch_raw" >"$tmp/conc.raw"; pair_ratio "$tmp/conc.raw" isokit-ns bwrap)
     verdict "$batch concurrent launches, isokit-ns / bwrap" "$([[ $c == - ]] && echo - || printf '%.2f' "$c")" 0.67 x
+    r=$(pair_ratio "$runs_raw" contain-none isokit-ns)
+    verdict "contain --net none / ns-only chain (per-round)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 2 x
     r=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind)
     verdict "scfilter link (ns-scfilter - ns-bind, per-round)" "$([[ $r == - ]] && echo - || printf '%.3f' "$r")" 0.2 " ms"
     c=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind 4)
