@@ -73,12 +73,13 @@ prepare_crun_view() {
     mount --make-private "$tmp/ns"
     touch "$tmp/ns/crun-mnt"
     # The kernel refuses to bind a mount namespace file (EINVAL) unless it
-    # deems that namespace newer than the binder's (mnt_ns_loop); on 6.18
-    # here that failed in about one run of two, for a namespace just made,
-    # and a second try worked. A few tries.
-    local try
-    for try in 1 2 3 4 5 6; do
-        if unshare --mount="$tmp/ns/crun-mnt" --propagation unchanged -- mount -t tmpfs bench-hide-v2 "$v2" 2>"$tmp/crun-view.err"; then
+    # deems that namespace newer than the binder's (mnt_ns_loop). On 6.18
+    # here that failed in two runs of three, every try alike: the order
+    # seems to hold only between namespaces made on one CPU (ids handed
+    # out in per-CPU batches?). So one try pinned to each CPU.
+    local try cpu
+    for ((cpu = 0, try = 1; cpu < $(nproc); cpu++, try++)); do
+        if taskset -c "$cpu" unshare --mount="$tmp/ns/crun-mnt" --propagation unchanged -- mount -t tmpfs bench-hide-v2 "$v2" 2>"$tmp/crun-view.err"; then
             CRUN_VIEW=$tmp/ns/crun-mnt
             return 0
         fi
