@@ -287,13 +287,112 @@ mountpoints='while read -r _ _ _ _ mp _; do echo "$mp"; done </proc/self/mountin
     assert_equal "$output" "character special file 1:3"
 }
 
-@test "--next-from-host runs a static isokit binary absent from the image, from a sealed copy" {
+# A seccomp profile under which mount_setattr on a single mount (flags
+# AT_EMPTY_PATH alone, 0x1000: what --next-from-host's read-only mount
+# asks) fails with ENOSYS, as on a kernel before 5.12: pivot must then
+# fall back to the sealed memfd copy. --no-proc, whose read-only paths use
+# the same call.
+NO_SETATTR='{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount_setattr"],"action":"SCMP_ACT_ERRNO","errnoRet":38,"args":[{"index":2,"value":4096,"op":"SCMP_CMP_EQ"}]}]}'
+
+# next_from_host_fallback PIVOT-ARGS...: pivot under that profile.
+next_from_host_fallback() {
+    printf '%s' "$NO_SETATTR" >"$BATS_TEST_TMPDIR/no-setattr.json"
+    sandboxed unshare-lite --mount --pid -- scfilter --profile "$BATS_TEST_TMPDIR/no-setattr.json" -- pivot --no-proc "$@"
+}
+
+@test "--next-from-host runs a static isokit binary absent from the image, from a read-only detached mount or a sealed copy" {
     [[ ! -e $IMG/bin/unshare-lite && ! -e $IMG/usr/bin/unshare-lite ]]
-    run contain --next-from-host "$IMG" -- unshare-lite --pid --mount-proc -- sh -c 'readlink /proc/1/exe; pwd'
+    # The init forked by PROG (PID 1 of a nested PID namespace, seen
+    # through its own /proc): its exe names no host path. From the
+    # detached mount of the file alone the kernel shows "/"; exec'd from
+    # the host file plainly it would show the file's host path.
+    local show='readlink /proc/1/exe; pwd'
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 unshare-lite --mount --pid -- \
+        pivot --next-from-host "$IMG" -- unshare-lite --pid --mount-proc -- sh -c "$show"
     assert_status 0
-    # The init forked by the copy (PID 1 of a nested PID namespace, seen
-    # through its own /proc): its exe is the memfd, not the host file.
+    assert_equal "$output" $'/\n/'
+    [[ $stderr == *"pivot: root '$IMG', proc, dev, sysfs ro; pivot_root; next step from the host through a read-only detached mount"* ]] || fail "$stderr"
+    # Where the kernel refuses the read-only mount: the sealed copy.
+    ISOKIT_TRACE=1 run --separate-stderr next_from_host_fallback --next-from-host "$IMG" -- \
+        unshare-lite --pid --mount-proc -- sh -c "$show"
+    assert_status 0
     assert_equal "$output" $'/memfd:pivot-next (deleted)\n/'
+    [[ $stderr == *"pivot_root; next step from the host through a sealed memfd copy"* ]] || fail "$stderr"
+}
+
+# The CVE-2019-5736 attack on what --next-from-host runs, from the host
+# side (a process in the container with ptrace access to the init would
+# hold the same handle): take /proc/PID/exe of the process running PROG as
+# an O_PATH fd, kill it, then, once nothing executes the file any more
+# (ETXTBSY until then), reopen the fd for writing and write. Prints
+# "written" if the write reached the file, else where it was refused.
+# Arguments: the pid of the chain's runner and PROG's path (argv[0] of the
+# process to find below it).
+EXE_ATTACK='
+import errno, os, signal, sys, time
+top, victim = int(sys.argv[1]), sys.argv[2].encode()
+deadline = time.time() + 10
+def below(pid):
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+def runs_victim(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0] == victim
+    except OSError:
+        return False
+pid = None
+while pid is None:
+    todo = [top]
+    while todo and pid is None:
+        p = todo.pop()
+        pid = p if runs_victim(p) else None
+        todo += below(p)
+    if pid is None:
+        if time.time() > deadline:
+            sys.exit("no process runs " + victim.decode())
+        time.sleep(0.02)
+handle = os.open(f"/proc/{pid}/exe", os.O_PATH)
+os.kill(pid, signal.SIGKILL)
+while True:
+    try:
+        fd = os.open(f"/proc/self/fd/{handle}", os.O_WRONLY)
+        break
+    except OSError as e:
+        if e.errno == errno.ETXTBSY and time.time() < deadline:
+            time.sleep(0.02)
+            continue
+        print("open:", errno.errorcode[e.errno])
+        sys.exit(0)
+try:
+    os.write(fd, b"written by the container")
+    print("written")
+except OSError as e:
+    print("write:", errno.errorcode[e.errno])
+'
+
+# exe_attack RUNNER [PIVOT OPTIONS]: run a copy of unshare-lite through
+# `RUNNER [OPTIONS] --next-from-host IMG`, attack it, check the copy.
+exe_attack() {
+    local runner=$1 victim="$BATS_TEST_TMPDIR/victim/unshare-lite"
+    shift
+    mkdir -p "${victim%/*}"
+    cp "$BIN/unshare-lite" "$victim"
+    # In the background; the attack finds PROG among its descendants.
+    "$runner" "$@" --next-from-host "$IMG" -- "$victim" --pid -- sleep 30 &
+    local runner_pid=$!
+    run python3 -c "$EXE_ATTACK" "$runner_pid" "$victim"
+    wait "$runner_pid" || true
+    cmp -s "$victim" "$BIN/unshare-lite" || fail "the host binary was overwritten through /proc/PID/exe ($output)"
+}
+
+@test "--next-from-host: /proc/PID/exe of PROG cannot write the host binary, even once PROG is gone (CVE-2019-5736)" {
+    exe_attack contain
+    assert_equal "$output" "open: EROFS"
+    # The fallback: the sealed copy takes the open but refuses the write.
+    exe_attack next_from_host_fallback
+    assert_equal "$output" "write: EPERM"
 }
 
 @test "--next-from-host refuses a dynamic binary and a script, saying why, before mounting" {

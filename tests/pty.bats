@@ -243,3 +243,31 @@ contain_env=(env ISOKIT_IMAGES="$BATS_TEST_DIRNAME/../target/test-images")
     assert_equal "$(match 4)" 143
     [[ $output == *"status 4"* ]] || fail "$output"
 }
+
+# A pipeline of two shells (a | b) under a shell: each traps SIGINT,
+# writes its name to the log $1 for every one it gets, and goes on for
+# 0.5 s after the first (10 s at most), long enough to catch a second.
+# Run directly (no pivot): the host's sh, the log a host file.
+PIPELINE='log=$1
+member() {
+    trap "echo $1 >>$log; end=\$((i + 10))" INT
+    echo "READY $1" >&2
+    i=0 end=200
+    while [ $i -lt $end ]; do sleep 0.05; i=$((i + 1)); done
+}
+trap "echo shell >>$log" INT
+member a | member b'
+
+@test "the init passes Ctrl-C at the caller's terminal to the command's process group: every process of a pipeline gets it once" {
+    local log="$BATS_TEST_TMPDIR/got"
+    : >"$log"
+    # --new-session, as contain runs it: the command leads a group of its
+    # own inside, which the caller's terminal does not signal itself.
+    run term 'expect:READY [ab][\s\S]*READY [ab]' 'send:\x03' -- \
+        unshare-lite --mount --pid --new-session -- sh -c "$PIPELINE" sh "$log"
+    assert_status 0
+    [[ $output == *"status 0"* ]] || fail "$output"
+    # What each process's trap saw: one SIGINT each, the shell included.
+    assert_equal "$(sort "$log" | tr '\n' ' ')" "a b shell "
+}
+

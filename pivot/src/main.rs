@@ -58,7 +58,8 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
         root.undo();
         return Err(err);
     }
-    tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace)));
+    let from_host = next.as_ref().map(|program| program.how);
+    tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace, from_host)));
 
     drop(image); // no handle on the host's directory past this point
                  // From here on this process runs inside the container with the host's
@@ -110,7 +111,7 @@ fn switch_root(root: &std::os::fd::OwnedFd) -> anyhow::Result<()> {
     chdir(Path::new("/")).context("chdir to the new '/'")
 }
 
-fn describe(plan: &Plan, image: &Path, new_pid: bool, new_net: bool) -> String {
+fn describe(plan: &Plan, image: &Path, new_pid: bool, new_net: bool, from_host: Option<&str>) -> String {
     let mut parts = vec![match &plan.root {
         RootKind::Bind => format!("root '{}'", image.display()),
         RootKind::Overlay(upper) => format!("root overlay '{}' upper '{}'", image.display(), upper.display()),
@@ -132,5 +133,6 @@ fn describe(plan: &Plan, image: &Path, new_pid: bool, new_net: bool) -> String {
     if plan.read_only_root {
         parts.push("root ro".into());
     }
-    format!("{}; pivot_root", parts.join(", "))
+    let next = from_host.map(|how| format!("; next step from the host through a {how}")).unwrap_or_default();
+    format!("{}; pivot_root{next}", parts.join(", "))
 }

@@ -17,6 +17,7 @@ use chainload::{report, sys, Tool, EXIT_TOOL_FAILED};
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 
@@ -167,15 +168,37 @@ fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
 
 /// Wait for `child`, passing on every relayed signal. With `reap_all`
 /// (the init), every other child that exits is reaped too: those are
-/// orphans the kernel re-parented to PID 1. Returns the child's status,
-/// 128+N if it was killed by signal N.
+/// orphans the kernel re-parented to PID 1, and a terminal's signals go
+/// to the command's foreground process group (see `terminal_target`).
+/// Returns the child's status, 128+N if it was killed by signal N.
+///
+/// A terminal signals its whole foreground process group at once, and the
+/// launcher and the init are always in one group (fork keeps it): when
+/// the caller's terminal sends Ctrl-C both get it from the kernel. Passed
+/// on by both, the command would get it twice. So the launcher does not
+/// pass on what a terminal sent (si_code SI_KERNEL), the init passes it on
+/// unless the command shares the init's group (the terminal reached it
+/// then too), and whatever anyone sent with kill(2) (ckill, a supervisor)
+/// reaches the launcher alone and is passed on down.
 fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Result<u8> {
     let wanted = if reap_all { None } else { Some(child) };
+    // A signalfd (the signals are blocked) says who sent each signal.
+    let signalfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
     loop {
-        let signal = signals.wait().context("sigwait")?;
+        let Some(info) = signalfd.read_signal().context("read the signalfd")? else { continue };
+        let signal = Signal::try_from(info.ssi_signo as libc::c_int).context("signalfd")?;
         if signal != Signal::SIGCHLD {
+            let from_terminal = info.ssi_code == SI_KERNEL && TERMINAL.contains(&signal);
+            let target = match (reap_all, from_terminal) {
+                (false, true) => None,
+                (false, false) => Some(child),
+                (true, _) if TERMINAL.contains(&signal) => terminal_target(child, from_terminal),
+                (true, _) => Some(child),
+            };
             // The child may be gone already; its exit is collected next.
-            let _ = kill(child, signal);
+            if let Some(target) = target {
+                let _ = kill(target, signal);
+            }
             continue;
         }
         loop {
@@ -189,6 +212,53 @@ fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Res
             }
         }
     }
+}
+
+/// The signals a terminal sends to its foreground process group: the init
+/// passes them on to a group too, as a terminal would (tini -g), so that
+/// Ctrl-C at the caller's terminal stops every process of a pipeline
+/// inside at once, not only the shell that started it. SIGTERM, SIGUSR1
+/// and SIGUSR2 are for the command alone, as `docker stop` means them.
+const TERMINAL: [Signal; 4] = [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGHUP, Signal::SIGWINCH];
+
+/// si_code of a signal the kernel sent (a terminal's), <asm-generic/siginfo.h>.
+const SI_KERNEL: i32 = 0x80;
+
+/// Where a terminal signal goes, as the kernel shows the command now:
+/// the foreground process group of the command's controlling terminal
+/// when that group lives in this PID namespace (an interactive shell
+/// inside put a job there); else the command's own process group when it
+/// leads one inside (`--new-session`: the command and the pipelines it
+/// starts); else the command alone. A group outside (the caller's) reads
+/// as 0 here, so no signal can leave the container. Negative: kill(2)'s
+/// "every process of the group".
+///
+/// None when the signal came from the terminal and the command is in the
+/// init's own group: the terminal signalled it already.
+fn terminal_target(command: Pid, from_terminal: bool) -> Option<Pid> {
+    let group = nix::unistd::getpgid(Some(command)).ok();
+    if from_terminal && group == nix::unistd::getpgid(None).ok() {
+        return None;
+    }
+    let group = foreground_group(command).or(group.map(Pid::as_raw).filter(|&group| group > 0));
+    Some(group.map_or(command, |group| Pid::from_raw(-group)))
+}
+
+/// tpgid, field 8 of /proc/COMMAND/stat (proc(5)), if positive: the
+/// foreground group of the command's terminal, numbered in the namespace
+/// of that /proc. Only read from a /proc of this PID namespace (where
+/// /proc/self is the init's 1): the host's would number another process.
+fn foreground_group(command: Pid) -> Option<i32> {
+    if std::fs::read_link("/proc/self").ok()? != std::path::Path::new("1") {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{command}/stat")).ok()?;
+    tpgid(&stat).filter(|&group| group > 0)
+}
+
+/// Field 8 of a /proc/PID/stat line, counted after the command name.
+fn tpgid(stat: &str) -> Option<i32> {
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(8 - 3)?.parse().ok()
 }
 
 /// The only capability the init uses once the command runs: CAP_KILL, to
@@ -297,5 +367,13 @@ mod tests {
         let stat = format!("42 (a) b (c) {}", fields.join(" "));
         assert_eq!(argv_area(&stat), Some((1000, 1050)));
         assert_eq!(argv_area("42 (short) S 1"), None);
+    }
+
+    #[test]
+    fn tpgid_is_field_8() {
+        // pid (comm) state ppid pgrp session tty_nr tpgid flags...
+        assert_eq!(tpgid("2 (a) b) S 1 2 2 34817 7 4194304 0"), Some(7));
+        assert_eq!(tpgid("2 (sh) S 1 2 2 0 -1 4194304"), Some(-1));
+        assert_eq!(tpgid("2 (sh) S 1"), None);
     }
 }
