@@ -32,8 +32,8 @@ fn takes_value(command: &str, option: &str) -> bool {
         "format" | "f" => matches!(command, "list" | "ps"),
         "cwd" | "env" | "e" | "user" | "u" | "cap" | "c" | "process-label" | "apparmor" => command == "exec",
         "memory" | "memory-swap" | "pids-limit" | "cpu-quota" | "cpu-period" | "cpu-shares" | "cpuset-cpus"
-        | "resources" | "r" | "cpuset-mems" | "kernel-memory" | "blkio-weight" | "cpu-rt-period"
-        | "cpu-rt-runtime" | "memory-reservation" | "l3-cache-schema" | "mem-bw-schema" => command == "update",
+        | "resources" | "r" | "cpuset-mems" | "kernel-memory" | "blkio-weight" | "cpu-rt-period" | "cpu-rt-runtime"
+        | "memory-reservation" | "l3-cache-schema" | "mem-bw-schema" => command == "update",
         "cgroup" => matches!(command, "pause" | "resume"),
         _ => false,
     }
@@ -47,11 +47,53 @@ const FLAGS: &[(&str, &[&str])] = &[
     ("kill", &["all", "a"]),
     ("delete", &["force", "f"]),
     ("list", &["format", "f", "quiet", "q"]),
-    ("exec", &["process", "p", "detach", "d", "pid-file", "console-socket", "tty", "t", "preserve-fds", "no-new-privs", "cwd", "env", "e", "user", "u", "cap", "c"]),
+    (
+        "exec",
+        &[
+            "process",
+            "p",
+            "detach",
+            "d",
+            "pid-file",
+            "console-socket",
+            "tty",
+            "t",
+            "preserve-fds",
+            "no-new-privs",
+            "cwd",
+            "env",
+            "e",
+            "user",
+            "u",
+            "cap",
+            "c",
+        ],
+    ),
     ("ps", &["format", "f"]),
     ("pause", &["cgroup"]),
     ("resume", &["cgroup"]),
-    ("update", &["memory", "memory-swap", "pids-limit", "cpu-quota", "cpu-period", "cpu-shares", "cpuset-cpus", "resources", "r", "cpuset-mems", "kernel-memory", "blkio-weight", "cpu-rt-period", "cpu-rt-runtime", "memory-reservation", "l3-cache-schema", "mem-bw-schema"]),
+    (
+        "update",
+        &[
+            "memory",
+            "memory-swap",
+            "pids-limit",
+            "cpu-quota",
+            "cpu-period",
+            "cpu-shares",
+            "cpuset-cpus",
+            "resources",
+            "r",
+            "cpuset-mems",
+            "kernel-memory",
+            "blkio-weight",
+            "cpu-rt-period",
+            "cpu-rt-runtime",
+            "memory-reservation",
+            "l3-cache-schema",
+            "mem-bw-schema",
+        ],
+    ),
     ("features", &[]),
     ("explain", &["bundle", "b"]),
     ("gate", &["ready-fd", "fifo-fd", "cwd", "umask"]),
@@ -76,7 +118,12 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
     while let Some(word) = words.peek() {
         let Some((name, value)) = option_name(word) else { break };
         words.next();
-        let mut value = || value.clone().or_else(|| words.next().cloned()).ok_or_else(|| usage(format!("option '--{name}' needs a value")));
+        let mut value = || {
+            value
+                .clone()
+                .or_else(|| words.next().cloned())
+                .ok_or_else(|| usage(format!("option '--{name}' needs a value")))
+        };
         match name.as_str() {
             "root" => global.root = Some(value()?),
             "log" => global.log = Some(value()?),
@@ -88,9 +135,23 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
                 }
             }
             "debug" => global.debug = true,
-            "systemd-cgroup" => return Err(anyhow!("--systemd-cgroup: not supported, isokit-oci drives cgroupfs (podman --cgroup-manager cgroupfs)")),
-            "help" | "h" => return Ok((global, Some(Command { name: "help".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }))),
-            "version" | "v" => return Ok((global, Some(Command { name: "version".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }))),
+            "systemd-cgroup" => {
+                return Err(anyhow!(
+                    "--systemd-cgroup: not supported, isokit-oci drives cgroupfs (podman --cgroup-manager cgroupfs)"
+                ))
+            }
+            "help" | "h" => {
+                return Ok((
+                    global,
+                    Some(Command { name: "help".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }),
+                ))
+            }
+            "version" | "v" => {
+                return Ok((
+                    global,
+                    Some(Command { name: "version".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }),
+                ))
+            }
             other => return Err(usage(format!("unrecognized global option '--{other}'"))),
         }
     }
@@ -116,7 +177,9 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
                     return Err(usage(format!("{name}: unrecognized option '{word}'")));
                 }
                 let value = if takes_value(name, &option) {
-                    inline.or_else(|| words.next().cloned()).ok_or_else(|| usage(format!("{name}: option '--{option}' needs a value")))?
+                    inline
+                        .or_else(|| words.next().cloned())
+                        .ok_or_else(|| usage(format!("{name}: option '--{option}' needs a value")))?
                 } else {
                     inline.unwrap_or_else(|| "true".into())
                 };

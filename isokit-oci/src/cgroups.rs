@@ -77,7 +77,9 @@ fn freezer(name: &str) -> Option<Freezer> {
 pub fn frozen(name: &str) -> bool {
     match freezer(name) {
         Some(Freezer::V1(dir)) => fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN"),
-        Some(Freezer::V2(dir)) => fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|s| s.lines().any(|l| l == "frozen 1")),
+        Some(Freezer::V2(dir)) => {
+            fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|s| s.lines().any(|l| l == "frozen 1"))
+        }
         None => false,
     }
 }

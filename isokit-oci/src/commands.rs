@@ -76,9 +76,17 @@ pub fn internal(tool: &Tool, command: &Command, tail: Vec<OsString>) -> anyhow::
     };
     match command.name.as_str() {
         "gate" => {
-            let umask = command.value("umask").map(|m| u32::from_str_radix(m, 8)).transpose().map_err(|_| anyhow!("gate: invalid --umask"))?;
+            let umask = command
+                .value("umask")
+                .map(|m| u32::from_str_radix(m, 8))
+                .transpose()
+                .map_err(|_| anyhow!("gate: invalid --umask"))?;
             let ready = number("ready-fd")?.ok_or_else(|| anyhow!("gate: --ready-fd is required"))?;
-            gate::gate(tool, Gate { ready, fifo: number("fifo-fd")?, cwd: command.value("cwd").map(String::from), umask }, tail)
+            gate::gate(
+                tool,
+                Gate { ready, fifo: number("fifo-fd")?, cwd: command.value("cwd").map(String::from), umask },
+                tail,
+            )
         }
         _ => gate::sysctl(tool, command.operands.clone(), tail),
     }
@@ -156,7 +164,11 @@ fn ps(root: &Path, command: &Command) -> anyhow::Result<ExitCode> {
             println!("{:>8} CMD", "PID");
             for pid in pids {
                 let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let cmd: Vec<String> = cmd.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+                let cmd: Vec<String> = cmd
+                    .split(|b| *b == 0)
+                    .filter(|w| !w.is_empty())
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
                 println!("{pid:>8} {}", cmd.join(" "));
             }
             Ok(ExitCode::SUCCESS)
@@ -199,8 +211,13 @@ fn update(root: &Path, command: &Command) -> anyhow::Result<ExitCode> {
     }
     let mut args = vec!["--name".to_string(), container.record.cgroup.clone()];
     if let Some(file) = command.value("resources") {
-        let text = if file == "-" { std::io::read_to_string(std::io::stdin())? } else { fs::read_to_string(file).with_context(|| format!("read '{file}'"))? };
-        let resources: spec::Resources = serde_json::from_str(&text).with_context(|| format!("parse resources '{file}'"))?;
+        let text = if file == "-" {
+            std::io::read_to_string(std::io::stdin())?
+        } else {
+            fs::read_to_string(file).with_context(|| format!("read '{file}'"))?
+        };
+        let resources: spec::Resources =
+            serde_json::from_str(&text).with_context(|| format!("parse resources '{file}'"))?;
         if !resources.devices.is_empty() {
             bail!("update: resources.devices cannot be changed");
         }
@@ -260,7 +277,8 @@ fn explain(command: &Command) -> anyhow::Result<ExitCode> {
     let dir = PathBuf::from("/run/isokit-oci").join(id);
     let terminal = config.process.as_ref().is_some_and(|p| p.terminal);
     let fds = translate::Fds { ready: 3, fifo: Some(4), console: terminal.then_some(5) };
-    let ctx = translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
+    let ctx =
+        translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
     let chain = translate::translate(&config, &ctx)?;
     let quote = |w: &str| {
         if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@".contains(c)) {

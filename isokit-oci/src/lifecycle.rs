@@ -112,7 +112,8 @@ fn apply_rlimits(process: &spec::Process) -> anyhow::Result<()> {
             "RLIMIT_LOCKS" => Resource::RLIMIT_LOCKS,
             other => bail!("config.json: process.rlimits: unknown type '{other}'"),
         };
-        setrlimit(resource, limit.soft, limit.hard).with_context(|| format!("setrlimit {} {}:{}", limit.kind, limit.soft, limit.hard))?;
+        setrlimit(resource, limit.soft, limit.hard)
+            .with_context(|| format!("setrlimit {} {}:{}", limit.kind, limit.soft, limit.hard))?;
     }
     if let Some(adj) = process.oom_score_adj {
         fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| format!("set oomScoreAdj {adj}"))?;
@@ -130,24 +131,27 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
     let rootfs = fs::canonicalize(bundle.join(root_path)).with_context(|| format!("root.path '{root_path}'"))?;
     let process = config.process.clone().unwrap_or_default();
     let preserve = preserve_fds(command)?;
-    let fds = Fds {
-        ready: 3 + preserve,
-        fifo: Some(4 + preserve),
-        console: process.terminal.then_some(5 + preserve),
-    };
+    let fds = Fds { ready: 3 + preserve, fifo: Some(4 + preserve), console: process.terminal.then_some(5 + preserve) };
     let bin = bin_dir()?;
     let dir = root.join(id);
-    let ctx = translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
+    let ctx =
+        translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
     // Every refusal happens here, before anything exists.
     let chain = translate::translate(&config, &ctx)?;
     let console = match (process.terminal, command.value("console-socket")) {
-        (true, Some(path)) => Some(UnixStream::connect(path).with_context(|| format!("connect to console socket '{path}'"))?),
+        (true, Some(path)) => {
+            Some(UnixStream::connect(path).with_context(|| format!("connect to console socket '{path}'"))?)
+        }
         (true, None) => bail!("process.terminal is true: --console-socket is required"),
         (false, Some(_)) => bail!("--console-socket given but process.terminal is false"),
         (false, None) => None,
     };
 
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(root).with_context(|| format!("create '{}'", root.display()))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .with_context(|| format!("create '{}'", root.display()))?;
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => bail!("container with id exists: {id}"),
@@ -300,7 +304,9 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
     };
     let preserve = preserve_fds(command)?;
     let console = match (process.terminal, command.value("console-socket")) {
-        (true, Some(path)) => Some(UnixStream::connect(path).with_context(|| format!("connect to console socket '{path}'"))?),
+        (true, Some(path)) => {
+            Some(UnixStream::connect(path).with_context(|| format!("connect to console socket '{path}'"))?)
+        }
         (true, None) => bail!("process.terminal is true: --console-socket is required"),
         _ => None,
     };
@@ -332,7 +338,7 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
         fs::write(dir.join("cgroup.procs"), &me).with_context(|| format!("join cgroup '{}'", dir.display()))?;
     }
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("make the ready pipe")?;
-        let ready_read = high(ready_read)?;
+    let ready_read = high(ready_read)?;
     close_on_exec_from(3 + preserve);
     let mut wanted = vec![(ready_write, 3 + preserve)];
     if let Some(console) = console {
@@ -363,5 +369,10 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
         state::write_atomic(Path::new(file), child.id().to_string().as_bytes())?;
     }
     let status = child.wait().context("wait for exec")?;
-    Ok(ExitCode::from(status.code().map_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0) as u8, |c| c as u8)))
+    Ok(ExitCode::from(
+        status.code().map_or_else(
+            || 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0) as u8,
+            |c| c as u8,
+        ),
+    ))
 }

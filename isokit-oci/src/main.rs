@@ -79,4 +79,3 @@ fn fail(global: Option<&args::Global>, err: &anyhow::Error) -> u8 {
         status
     }
 }
-

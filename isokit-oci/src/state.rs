@@ -58,6 +58,12 @@ pub fn start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The state letter of a process (field 3 of /proc/PID/stat).
+fn process_state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+}
+
 impl Container {
     pub fn load(root: &Path, id: &str) -> anyhow::Result<Option<Container>> {
         check_id(id)?;
@@ -76,8 +82,11 @@ impl Container {
         Container::load(root, id)?.ok_or_else(|| anyhow::anyhow!("container does not exist"))
     }
 
+    /// The launcher still runs: same start time (not a reused PID), and
+    /// not a zombie (it exited; its new parent has not reaped it yet).
     pub fn alive(&self) -> bool {
-        start_time(self.record.pid) == Some(self.record.pid_start)
+        let pid = self.record.pid;
+        start_time(pid) == Some(self.record.pid_start) && !matches!(process_state(pid), Some('Z' | 'X'))
     }
 
     pub fn status(&self) -> &'static str {

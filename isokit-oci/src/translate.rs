@@ -70,7 +70,11 @@ fn inside(name: &str) -> String {
 }
 
 /// Fields of an object that must be absent or empty, refused by name.
-fn refuse_rest(prefix: &str, rest: &std::collections::BTreeMap<String, serde_json::Value>, allowed: &[&str]) -> anyhow::Result<()> {
+fn refuse_rest(
+    prefix: &str,
+    rest: &std::collections::BTreeMap<String, serde_json::Value>,
+    allowed: &[&str],
+) -> anyhow::Result<()> {
     for (key, value) in rest {
         if !allowed.contains(&key.as_str()) && !spec::is_empty(value) {
             bail!("config.json: {prefix}{key}: not supported by isokit-oci");
@@ -161,7 +165,11 @@ pub fn process_steps(
     seccomp: bool,
     console: Option<i32>,
 ) -> anyhow::Result<(Vec<String>, Option<Vec<String>>, Option<Vec<String>>)> {
-    refuse_rest("process.", &process.rest, &["consoleSize", "apparmorProfile", "selinuxLabel", "ioPriority", "scheduler"])?;
+    refuse_rest(
+        "process.",
+        &process.rest,
+        &["consoleSize", "apparmorProfile", "selinuxLabel", "ioPriority", "scheduler"],
+    )?;
     for key in ["apparmorProfile", "selinuxLabel", "ioPriority", "scheduler"] {
         if process.rest.get(key).is_some_and(|v| !spec::is_empty(v)) {
             bail!("config.json: process.{key}: not supported by isokit-oci");
@@ -215,7 +223,9 @@ fn namespaces(linux: &Linux) -> anyhow::Result<Vec<&'static str>> {
             "ipc" => "ipc",
             "uts" => "uts",
             "cgroup" => "cgroup",
-            "user" | "time" => bail!("config.json: linux.namespaces: a {} namespace is not supported by isokit-oci", ns.kind),
+            "user" | "time" => {
+                bail!("config.json: linux.namespaces: a {} namespace is not supported by isokit-oci", ns.kind)
+            }
             other => bail!("config.json: linux.namespaces: unknown namespace type '{other}'"),
         };
         if !ns.path.is_empty() {
@@ -249,7 +259,11 @@ pub fn resource_args(resources: &Resources) -> anyhow::Result<Vec<String>> {
     refuse_rest("linux.resources.", &resources.rest, &[])?;
     let mut args = Vec::new();
     if let Some(memory) = &resources.memory {
-        refuse_rest("linux.resources.memory.", &memory.rest, &["disableOOMKiller", "useHierarchy", "checkBeforeUpdate"])?;
+        refuse_rest(
+            "linux.resources.memory.",
+            &memory.rest,
+            &["disableOOMKiller", "useHierarchy", "checkBeforeUpdate"],
+        )?;
         if let Some(limit) = memory.limit.filter(|l| *l > 0) {
             args.extend(["--memory".into(), limit.to_string()]);
         }
@@ -289,7 +303,10 @@ fn device_args(rules: &[spec::DeviceRule]) -> anyhow::Result<Vec<String>> {
     let Some((first, rest)) = rules.split_first() else {
         return Ok(Vec::new());
     };
-    let deny_all = !first.allow && first.kind.as_deref().is_none_or(|k| k == "a") && first.major.is_none() && first.minor.is_none();
+    let deny_all = !first.allow
+        && first.kind.as_deref().is_none_or(|k| k == "a")
+        && first.major.is_none()
+        && first.minor.is_none();
     if !deny_all {
         bail!("config.json: linux.resources.devices: the first rule must deny all devices");
     }
@@ -319,7 +336,11 @@ fn sysctl_step(bin: &Path, linux: &Linux, namespaces: &[&str]) -> anyhow::Result
     for (key, value) in &linux.sysctl {
         let ns = if key.starts_with("net.") {
             "net"
-        } else if key.starts_with("kernel.msg") || key.starts_with("kernel.sem") || key.starts_with("kernel.shm") || key.starts_with("fs.mqueue.") {
+        } else if key.starts_with("kernel.msg")
+            || key.starts_with("kernel.sem")
+            || key.starts_with("kernel.shm")
+            || key.starts_with("fs.mqueue.")
+        {
             "ipc"
         } else {
             bail!("config.json: linux.sysctl: '{key}' is not a namespaced sysctl");
@@ -335,8 +356,21 @@ fn sysctl_step(bin: &Path, linux: &Linux, namespaces: &[&str]) -> anyhow::Result
 /// /proc paths pivot masks or makes read-only itself (pivot/src/mounts.rs):
 /// config.json may ask for any of them.
 const PIVOT_PROC_HIDDEN: &[&str] = &[
-    "acpi", "asound", "interrupts", "kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug",
-    "scsi", "bus", "fs", "irq", "sys", "sysrq-trigger",
+    "acpi",
+    "asound",
+    "interrupts",
+    "kcore",
+    "keys",
+    "latency_stats",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "scsi",
+    "bus",
+    "fs",
+    "irq",
+    "sys",
+    "sysrq-trigger",
 ];
 
 fn pivot_args(config: &Config, linux: &Linux, ctx: &Context) -> anyhow::Result<Vec<String>> {
@@ -368,7 +402,9 @@ fn pivot_args(config: &Config, linux: &Linux, ctx: &Context) -> anyhow::Result<V
         }
     }
     for device in &linux.devices {
-        if !["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"].contains(&device.path.as_str()) {
+        if !["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"]
+            .contains(&device.path.as_str())
+        {
             bail!("config.json: linux.devices: '{}' is not a node pivot makes", device.path);
         }
     }
@@ -387,8 +423,13 @@ fn mount_args(index: usize, mount: &Mount) -> anyhow::Result<Vec<String>> {
     let is_bind = mount.kind == "bind" || mount.options.iter().any(|o| o == "bind" || o == "rbind");
     let own = matches!(
         (dest, mount.kind.as_str()),
-        ("/proc", "proc") | ("/dev", "tmpfs") | ("/dev/pts", "devpts") | ("/dev/shm", _) | ("/dev/mqueue", "mqueue")
-            | ("/sys", "sysfs") | ("/sys/fs/cgroup", "cgroup" | "cgroup2")
+        ("/proc", "proc")
+            | ("/dev", "tmpfs")
+            | ("/dev/pts", "devpts")
+            | ("/dev/shm", _)
+            | ("/dev/mqueue", "mqueue")
+            | ("/sys", "sysfs")
+            | ("/sys/fs/cgroup", "cgroup" | "cgroup2")
     );
     if own {
         return Ok(Vec::new());
@@ -443,7 +484,14 @@ mod tests {
         let first: Vec<&str> = chain.steps.iter().map(|s| s[0].as_str()).collect();
         assert_eq!(
             first,
-            ["/kit/cgset", "/kit/unshare-lite", "/kit/netns-setup", "/kit/pivot", "/kit/capdrop", "/dev/.isokit/isokit-oci"]
+            [
+                "/kit/cgset",
+                "/kit/unshare-lite",
+                "/kit/netns-setup",
+                "/kit/pivot",
+                "/kit/capdrop",
+                "/dev/.isokit/isokit-oci"
+            ]
         );
         assert_eq!(chain.steps[0], ["/kit/cgset", "--name", "p/c1", "--pids", "64"]);
         assert!(chain.steps[3].join(" ").contains("--bind /srv:/data:ro"));
@@ -469,7 +517,8 @@ mod tests {
 
     #[test]
     fn seccomp_keeps_no_new_privs_and_adds_scfilter() {
-        let text = BASE.replacen(r#""cgroupsPath""#, r#""seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"cgroupsPath""#, 1);
+        let text =
+            BASE.replacen(r#""cgroupsPath""#, r#""seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"cgroupsPath""#, 1);
         let chain = translate(&config(&text), &ctx()).unwrap();
         assert!(!chain.words().contains(&"--allow-new-privs".to_string()));
         assert!(chain.steps.iter().any(|s| s[0] == "/dev/.isokit/scfilter"));
