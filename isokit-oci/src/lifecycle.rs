@@ -311,7 +311,8 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
         _ => None,
     };
     let fds = Fds { ready: 3 + preserve, fifo: None, console: console.as_ref().map(|_| 4 + preserve) };
-    let (capdrop, scfilter, pty) = translate::process_steps(&process, container.record.seccomp, fds.console)?;
+    let translate::ProcessSteps { capdrop, scfilter, pty } =
+        translate::process_steps(&process, container.record.seccomp, fds.console)?;
     let mut nsenter = vec!["nsenter".to_string(), "--target".into(), container.record.init.to_string()];
     for ns in &container.record.namespaces {
         nsenter.push(match ns.as_str() {

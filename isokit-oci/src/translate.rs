@@ -131,7 +131,7 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     }
     steps.push(pivot_args(config, linux, ctx)?);
 
-    let (capdrop, scfilter, pty) = process_steps(process, linux.seccomp.is_some(), ctx.fds.console)?;
+    let ProcessSteps { capdrop, scfilter, pty } = process_steps(process, linux.seccomp.is_some(), ctx.fds.console)?;
     // pivot --next-from-host execs capdrop from the host; the rest of the
     // tools come from their read-only bind inside.
     let mut capdrop_step = vec![tool(ctx.bin, "capdrop")];
@@ -158,13 +158,16 @@ pub fn command(process: &Process) -> anyhow::Result<Vec<String>> {
     Ok(process.args.clone())
 }
 
-/// The steps after the root switch, shared by create and exec: capdrop's
-/// options, scfilter, ptyrun.
-pub fn process_steps(
-    process: &Process,
-    seccomp: bool,
-    console: Option<i32>,
-) -> anyhow::Result<(Vec<String>, Option<Vec<String>>, Option<Vec<String>>)> {
+/// The steps after the root switch, shared by create and exec.
+pub struct ProcessSteps {
+    /// capdrop's options (the binary differs: from the host, or inside).
+    pub capdrop: Vec<String>,
+    pub scfilter: Option<Vec<String>>,
+    pub pty: Option<Vec<String>>,
+}
+
+/// capdrop's options, scfilter and ptyrun for a process.
+pub fn process_steps(process: &Process, seccomp: bool, console: Option<i32>) -> anyhow::Result<ProcessSteps> {
     refuse_rest(
         "process.",
         &process.rest,
@@ -194,7 +197,7 @@ pub fn process_steps(
         (true, Some(fd)) => Some(vec![inside("ptyrun"), "--console-fd".into(), fd.to_string()]),
         (true, None) => bail!("process.terminal is true: --console-socket is required"),
     };
-    Ok((capdrop, scfilter, pty))
+    Ok(ProcessSteps { capdrop, scfilter, pty })
 }
 
 pub fn gate_args(process: &Process, fds: &Fds) -> Vec<String> {
