@@ -18,7 +18,11 @@ setup() {
     BUNDLE=$BATS_TEST_TMPDIR/bundle
     mkdir -p "$BUNDLE"
     ln -s "$OCI_ROOTFS" "$BUNDLE/rootfs"
-    oci() { isokit-oci --root "$STATE" "$@"; }
+}
+
+# isokit-oci with this test's state directory.
+oci() {
+    isokit-oci --root "$STATE" "$@"
 }
 
 teardown() {
@@ -51,7 +55,7 @@ JSON
 
 # The container's init: the launcher's (state pid's) one child.
 init_of() {
-    cat "/proc/$1/task/$1/children" | tr -d ' '
+    tr -d ' ' <"/proc/$1/task/$1/children"
 }
 
 # The container's process: the init's one child.
@@ -63,7 +67,9 @@ state_field() {
     oci state "$ID" | jq -r ".$1"
 }
 
-# create, with the container's stdio on files (it outlives the command).
+# create [OPTIONS]: with the container's stdio on files (it outlives the
+# command, and would hold bats' pipe open).
+# shellcheck disable=SC2120 # most tests pass no options
 create() {
     oci create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$@" "$ID" \
         </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
@@ -242,6 +248,7 @@ JSON
     sock=$BATS_TEST_TMPDIR/console.sock
     # tests/pty/harness.py plays conmon: it takes the master from the
     # socket and prints what the terminal shows.
+    # shellcheck disable=SC2016 # expanded by the inner sh
     run python3 "$BATS_TEST_DIRNAME/pty/harness.py" console "$sock" "" -- sh -c '
         isokit-oci --root "$1" create --bundle "$2" --console-socket "$3" "$4" </dev/null >/dev/null &&
         isokit-oci --root "$1" start "$4" && sleep 1' sh "$STATE" "$BUNDLE" "$sock" "$ID"
