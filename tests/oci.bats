@@ -67,6 +67,12 @@ state_field() {
     oci state "$ID" | jq -r ".$1"
 }
 
+# status_is STATUS: the container's status now (for wait_for, which
+# would expand a $(...) argument once).
+status_is() {
+    [[ $(state_field status) == "$1" ]]
+}
+
 # create [OPTIONS]: with the container's stdio on files (it outlives the
 # command, and would hold bats' pipe open).
 # shellcheck disable=SC2120 # most tests pass no options
@@ -120,7 +126,7 @@ create() {
     oci start "$ID"
     pid=$(cat "$BATS_TEST_TMPDIR/pid")
     oci kill "$ID" TERM
-    wait_for test "$(state_field status)" = stopped
+    wait_for status_is stopped
     [[ ! -e /proc/$pid ]] || [[ $(awk '{print $3}' "/proc/$pid/stat") == Z ]] || fail "launcher $pid still alive"
     oci delete "$ID"
     [[ ! -e $STATE/$ID ]] || fail "state left: $(ls "$STATE/$ID")"
@@ -158,7 +164,7 @@ create() {
     write_config '["true"]'
     create
     oci start "$ID"
-    wait_for test "$(state_field status)" = stopped
+    wait_for status_is stopped
     run oci kill "$ID" KILL
     assert_status 1
     assert_equal "$output" "isokit-oci: container not running"
@@ -240,7 +246,7 @@ JSON
         assert_equal "$(cat "$freezer/isokit/$CG/freezer.state")" THAWED
     fi
     oci kill "$ID" TERM
-    wait_for test "$(state_field status)" = stopped
+    wait_for status_is stopped
 }
 
 @test "create with process.terminal: the console socket gets a terminal of the container's devpts" {
@@ -275,3 +281,4 @@ JSON
     run oci list --format json
     assert_equal "$(jq -r '.[0].id + " " + .[0].status' <<<"$output")" "$ID created"
 }
+
