@@ -17,6 +17,8 @@ pub struct Global {
 pub struct Command {
     pub name: String,
     pub flags: BTreeMap<String, String>,
+    /// Every value of a repeatable option, in order.
+    pub lists: BTreeMap<String, Vec<String>>,
     pub operands: Vec<String>,
     /// Everything after a `--` that ends the options (gate, sysctl, exec).
     pub tail: Vec<String>,
@@ -25,7 +27,7 @@ pub struct Command {
 /// Options that take a value, per command; every other option is a flag.
 fn takes_value(command: &str, option: &str) -> bool {
     if command == "gate" {
-        return matches!(option, "ready-fd" | "fifo-fd" | "cwd" | "umask");
+        return matches!(option, "ready-fd" | "fifo-fd" | "cwd" | "umask" | "masked" | "readonly");
     }
     match option {
         "bundle" | "b" | "pid-file" | "console-socket" | "preserve-fds" | "process" | "p" => true,
@@ -96,7 +98,7 @@ const FLAGS: &[(&str, &[&str])] = &[
     ),
     ("features", &[]),
     ("explain", &["bundle", "b"]),
-    ("gate", &["ready-fd", "fifo-fd", "cwd", "umask"]),
+    ("gate", &["ready-fd", "fifo-fd", "cwd", "umask", "masked", "readonly"]),
     ("sysctl", &[]),
 ];
 
@@ -143,13 +145,25 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
             "help" | "h" => {
                 return Ok((
                     global,
-                    Some(Command { name: "help".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }),
+                    Some(Command {
+                        name: "help".into(),
+                        flags: BTreeMap::new(),
+                        lists: BTreeMap::new(),
+                        operands: vec![],
+                        tail: vec![],
+                    }),
                 ))
             }
             "version" | "v" => {
                 return Ok((
                     global,
-                    Some(Command { name: "version".into(), flags: BTreeMap::new(), operands: vec![], tail: vec![] }),
+                    Some(Command {
+                        name: "version".into(),
+                        flags: BTreeMap::new(),
+                        lists: BTreeMap::new(),
+                        operands: vec![],
+                        tail: vec![],
+                    }),
                 ))
             }
             other => return Err(usage(format!("unrecognized global option '--{other}'"))),
@@ -161,7 +175,13 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
         .find(|(command, _)| command == name)
         .map(|(_, flags)| *flags)
         .ok_or_else(|| usage(format!("unknown command '{name}'")))?;
-    let mut command = Command { name: name.clone(), flags: BTreeMap::new(), operands: Vec::new(), tail: Vec::new() };
+    let mut command = Command {
+        name: name.clone(),
+        flags: BTreeMap::new(),
+        lists: BTreeMap::new(),
+        operands: Vec::new(),
+        tail: Vec::new(),
+    };
     while let Some(word) = words.next() {
         if word == "--" {
             command.tail = words.by_ref().cloned().collect();
@@ -183,6 +203,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<(Global, Option<Command>)> {
                 } else {
                     inline.unwrap_or_else(|| "true".into())
                 };
+                command.lists.entry(long(name, &option).into()).or_default().push(value.clone());
                 command.flags.insert(long(name, &option).into(), value);
             }
             _ => {
@@ -223,6 +244,9 @@ impl Command {
     }
     pub fn value(&self, name: &str) -> Option<&str> {
         self.flags.get(name).map(String::as_str)
+    }
+    pub fn values(&self, name: &str) -> Vec<String> {
+        self.lists.get(name).cloned().unwrap_or_default()
     }
     /// The one ID operand the command needs.
     pub fn id(&self) -> anyhow::Result<&str> {

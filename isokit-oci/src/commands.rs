@@ -82,11 +82,15 @@ pub fn internal(tool: &Tool, command: &Command, tail: Vec<OsString>) -> anyhow::
                 .transpose()
                 .map_err(|_| anyhow!("gate: invalid --umask"))?;
             let ready = number("ready-fd")?.ok_or_else(|| anyhow!("gate: --ready-fd is required"))?;
-            gate::gate(
-                tool,
-                Gate { ready, fifo: number("fifo-fd")?, cwd: command.value("cwd").map(String::from), umask },
-                tail,
-            )
+            let gate = Gate {
+                ready,
+                fifo: number("fifo-fd")?,
+                cwd: command.value("cwd").map(String::from),
+                umask,
+                masked: command.values("masked"),
+                readonly: command.values("readonly"),
+            };
+            gate::gate(tool, gate, tail)
         }
         _ => gate::sysctl(tool, command.operands.clone(), tail),
     }

@@ -26,6 +26,38 @@ pub struct Gate {
     pub fifo: Option<i32>,
     pub cwd: Option<String>,
     pub umask: Option<u32>,
+    /// config.json's maskedPaths and readonlyPaths, to check (not to do:
+    /// pivot did it, with its own lists).
+    pub masked: Vec<String>,
+    pub readonly: Vec<String>,
+}
+
+fn read_only(path: &str) -> bool {
+    nix::sys::statvfs::statvfs(path).is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// Read back what pivot made of the config's masked and read-only paths:
+/// a masked file is the null device, a masked directory an empty
+/// read-only one; below /sys, where pivot makes everything read-only,
+/// read-only is accepted for masked too (docs/OCI.md). A path the kernel
+/// lacks needs nothing.
+fn check_hidden(masked: &[String], readonly: &[String]) -> anyhow::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    for path in masked {
+        let Ok(meta) = fs::symlink_metadata(path) else { continue };
+        let null = meta.file_type().is_char_device() && meta.rdev() == nix::sys::stat::makedev(1, 3);
+        let empty_dir = meta.is_dir() && read_only(path) && fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
+        let sys = path.starts_with("/sys/") && read_only(path);
+        if !(null || empty_dir || sys) {
+            bail!("config.json: linux.maskedPaths: '{path}' is not hidden by pivot");
+        }
+    }
+    for path in readonly {
+        if fs::symlink_metadata(path).is_ok() && !read_only(path) {
+            bail!("config.json: linux.readonlyPaths: '{path}' is not read-only");
+        }
+    }
+    Ok(())
 }
 
 fn inherited(fd: i32) -> anyhow::Result<OwnedFd> {
@@ -89,6 +121,7 @@ pub fn gate(tool: &Tool, gate: Gate, tail: Vec<OsString>) -> anyhow::Result<Exit
     if let Some(cwd) = &gate.cwd {
         std::env::set_current_dir(cwd).with_context(|| format!("chdir to cwd '{cwd}'"))?;
     }
+    check_hidden(&gate.masked, &gate.readonly)?;
     find_program(&prog.to_string_lossy())?;
     let ready = fs::File::from(inherited(gate.ready)?);
     (&ready).write_all(b"r").context("tell create the container is ready")?;
