@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     }
     let outcome = match command.name.as_str() {
         "version" => {
-            println!("isokit-oci version {}\nspec: 1.0.2", env!("CARGO_PKG_VERSION"));
+            println!("isokit-oci (isokit) {}\nspec: 1.0.2", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
         // The internal steps keep the tail byte-exact (OsString).
