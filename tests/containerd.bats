@@ -41,7 +41,7 @@ teardown_file() {
     rm -rf "/run/containerd/runc/$CTR_NS"
     # containerd 1.6 keeps shim sockets in /run/containerd/s whatever its
     # state directory: remove the directory only if this run left it empty.
-    rmdir /run/containerd/s /run/containerd/runc 2>/dev/null || true
+    rmdir /run/containerd/s /run/containerd/runc /run/containerd 2>/dev/null || true
 }
 
 ctr_() {
