@@ -43,11 +43,12 @@ teardown_file() {
     pod isokit rm -a -f -t 0 >/dev/null 2>&1 || true
     pod runc rm -a -f -t 0 >/dev/null 2>&1 || true
     podman --root "$BATS_FILE_TMPDIR/root" --runroot "$BATS_FILE_TMPDIR/runroot" system reset -f >/dev/null 2>&1 || true
-    # runc leaves podman's parent cgroup in every hierarchy: removed when
-    # empty (rmdir refuses otherwise, so a cgroup in use stays).
+    # podman's parent cgroup, where conmon puts itself (libpod_parent/conmon)
+    # and runc the containers: removed when empty (rmdir refuses
+    # otherwise, so a cgroup in use stays).
     local dir
     for dir in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
-        [[ -d $dir ]] && rmdir "$dir" 2>/dev/null
+        [[ -d $dir ]] && rmdir "$dir/conmon" "$dir" 2>/dev/null
     done
     return 0
 }
