@@ -286,3 +286,29 @@ JSON
     assert_equal "$(jq -r '.[0].id + " " + .[0].status' <<<"$output")" "$ID created"
 }
 
+
+@test "update changes the pids limit in the cgroup file, refuses what it cannot change; kill --all" {
+    write_config '["sleep", "1000"]'
+    create
+    oci start "$ID"
+    pids_dir=$(awk '$9 == "cgroup" && $NF ~ /(^|,)pids(,|$)/ {print $5}' /proc/self/mountinfo)
+    [[ -z $pids_dir ]] && pids_dir=$(awk '$9 == "cgroup2" {print $5}' /proc/self/mountinfo)
+    oci update --pids-limit 10 "$ID"
+    assert_equal "$(cat "$pids_dir/isokit/$CG/pids.max")" 10
+    run oci update --blkio-weight 5 "$ID"
+    assert_status 1
+    [[ $output == *"--blkio-weight is not supported"* ]] || fail "$output"
+    # --all signals every process of the cgroup directly, the init too.
+    oci kill --all "$ID" KILL
+    wait_for status_is stopped
+    run cat "$pids_dir/isokit/$CG/cgroup.procs"
+    assert_equal "$output" ""
+}
+
+@test "explain prints the chain create would run, in contain's order" {
+    write_config '["sleep", "1000"]'
+    run isokit-oci explain --bundle "$BUNDLE" "$ID"
+    assert_status 0
+    assert_equal "$(sed -n '2,8p' <<<"$output" | xargs -n1 basename | tr '\n' ' ')" \
+        "cgset unshare-lite netns-setup pivot capdrop scfilter isokit-oci "
+}
