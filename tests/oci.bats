@@ -309,6 +309,8 @@ JSON
     write_config '["sleep", "1000"]'
     run isokit-oci explain --bundle "$BUNDLE" "$ID"
     assert_status 0
+    # The first word of each step's line.
+    run awk '{print $1}' <<<"$output"
     assert_equal "$(sed -n '2,8p' <<<"$output" | xargs -n1 basename | tr '\n' ' ')" \
         "cgset unshare-lite netns-setup pivot capdrop scfilter isokit-oci "
 }
