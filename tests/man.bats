@@ -16,7 +16,7 @@ load console
 
 PAGES=(isokit.7 unshare-lite.1 netns-setup.1 pivot.1 cgset.1 capdrop.1 scfilter.1
     contain.1 cps.1 ckill.1 cexec.1 clogs.1 mkrootfs.1 netbridge.1
-    imgpull.1 imgunpack.1 imgload.1 cimages.1 crmi.1 cnetwork.1)
+    imgpull.1 imgunpack.1 imgload.1 cimages.1 crmi.1 cnetwork.1 isokit-oci.1 cpause.1)
 
 teardown() {
     local pidfile pid state
