@@ -95,9 +95,21 @@ fn unsafe_borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
 mod tests {
     use super::*;
     use std::os::fd::IntoRawFd;
+    use std::sync::Mutex;
+
+    // The test harness runs tests on parallel threads of one process, which
+    // share one fd table: a snapshot taken by one test would see the files
+    // another opens meanwhile (and their reused numbers). Every test here
+    // that opens an fd holds this lock.
+    static FD_TABLE: Mutex<()> = Mutex::new(());
+
+    fn fd_table() -> std::sync::MutexGuard<'static, ()> {
+        FD_TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
     #[test]
     fn directories_and_namespaces_are_host_handles_files_are_not() {
+        let _table = fd_table();
         let dir = std::fs::File::open("/").expect("open /");
         assert_eq!(host_handle(dir.as_raw_fd()), Some("a directory"));
         let ns = std::fs::File::open("/proc/self/ns/net").expect("open ns");
@@ -106,12 +118,13 @@ mod tests {
         assert_eq!(host_handle(path.as_raw_fd()), Some("an O_PATH handle"));
         let file = std::fs::File::open("/proc/self/status").expect("open file");
         assert_eq!(host_handle(file.as_raw_fd()), None);
-        let (read, _write) = nix::unistd::pipe().expect("pipe");
+        let (read, _write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("pipe");
         assert_eq!(host_handle(read.as_raw_fd()), None);
     }
 
     #[test]
     fn close_on_exec_files_are_not_leaks() {
+        let _table = fd_table();
         let before = FdSet::open_now();
         let _file = std::fs::File::open("/proc/self/status").expect("open");
         assert!(before.leaks().is_empty());
@@ -119,6 +132,7 @@ mod tests {
 
     #[test]
     fn an_inheritable_fd_is_reported() {
+        let _table = fd_table();
         let before = FdSet::open_now();
         let fd = std::fs::File::open("/proc/self/status").expect("open").into_raw_fd();
         fcntl(unsafe_borrow(fd), FcntlArg::F_SETFD(FdFlag::empty())).expect("clear cloexec");
