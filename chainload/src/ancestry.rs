@@ -88,6 +88,71 @@ pub fn ancestor_in_other_namespace(kind: &str) -> anyhow::Result<Ancestor> {
     Ok(Ancestor::None)
 }
 
+/// For each of `kinds`, whether this process has a namespace of that kind
+/// of its own: `ancestor_in_other_namespace(kind)?.exists()` for every
+/// kind, answered in one walk up the ancestors instead of one walk each.
+///
+/// A tool that asks about several kinds (pivot asks four) would otherwise
+/// reread the same /proc/PID/stat files once per kind. Namespaces are
+/// compared by the `kind:[inode]` their /proc/PID/ns links read as
+/// (namespaces(7): one nsfs, so the inode names the namespace), which is
+/// one readlink(2) where open, fstat and close are three; readlink needs
+/// the same ptrace access to the process as open, so an ancestor out of
+/// reach is met at the same point of the walk, and answered as
+/// [`Ancestor::OutOfReach`] or [`Ancestor::None`] would be.
+pub fn own_namespaces<const N: usize>(kinds: [&str; N]) -> anyhow::Result<[bool; N]> {
+    let mut own = Vec::with_capacity(N);
+    for kind in kinds {
+        let path = format!("/proc/self/ns/{kind}");
+        own.push(fs::read_link(&path).with_context(|| format!("read '{path}' (is /proc mounted?)"))?);
+    }
+    let mut answer = [false; N];
+    let mut undecided: Vec<usize> = (0..N).collect();
+    let mut child = "self".to_string();
+    for _ in 0..MAX_ANCESTORS {
+        if undecided.is_empty() {
+            break;
+        }
+        let parent = parent_of(&child)?;
+        if parent == 0 {
+            break;
+        }
+        let mut links = Vec::with_capacity(undecided.len());
+        for &index in &undecided {
+            let path = format!("/proc/{parent}/ns/{}", kinds[index]);
+            match fs::read_link(&path) {
+                Ok(link) => links.push(link),
+                // As in ancestor_in_other_namespace: out of reach means
+                // outside only for a process in a user namespace of its own.
+                Err(err) if err.kind() == ErrorKind::PermissionDenied => {
+                    let outside = in_child_user_namespace()?;
+                    for &index in &undecided {
+                        answer[index] = outside;
+                    }
+                    return Ok(answer);
+                }
+                Err(err) => return Err(anyhow!(err).context(format!("read '{path}'"))),
+            }
+        }
+        // The links read are the parent's only if it is still the parent
+        // (see ancestor_in_other_namespace).
+        if parent_of(&child)? != parent {
+            bail!("the process tree changed while looking for ancestors in other namespaces (the launcher died?)");
+        }
+        let mut still = Vec::new();
+        for (&index, link) in undecided.iter().zip(&links) {
+            if *link != own[index] {
+                answer[index] = true;
+            } else {
+                still.push(index);
+            }
+        }
+        undecided = still;
+        child = parent.to_string();
+    }
+    Ok(answer)
+}
+
 fn in_child_user_namespace() -> anyhow::Result<bool> {
     let own = fs::read_link("/proc/self/ns/user").context("read '/proc/self/ns/user'")?;
     Ok(own.as_os_str() != INITIAL_USER_NAMESPACE)
@@ -106,7 +171,16 @@ fn parent_of(pid: &str) -> anyhow::Result<u32> {
     while len < buffer.len() {
         match file.read(&mut buffer[len..]) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            // procfs hands out the whole line in the first read: once the
+            // ppid field parses, the read that would return 0 is not needed.
+            Ok(n) => {
+                len += n;
+                if let Ok(ppid) = parse_ppid(&buffer[..len]) {
+                    if buffer[..len].ends_with(b"\n") {
+                        return Ok(ppid);
+                    }
+                }
+            }
             Err(err) if err.kind() == ErrorKind::Interrupted => continue,
             Err(err) => return Err(anyhow!(err).context(format!("read '{path}'"))),
         }
@@ -156,5 +230,15 @@ mod tests {
     #[test]
     fn an_unknown_kind_is_an_error() {
         assert!(ancestor_in_other_namespace("nope").is_err());
+        assert!(own_namespaces(["mnt", "nope"]).is_err());
+    }
+
+    #[test]
+    fn one_walk_answers_as_a_walk_per_kind() {
+        let kinds = ["mnt", "net", "pid", "uts", "ipc", "cgroup"];
+        let together = own_namespaces(kinds).expect("walk");
+        for (kind, answer) in kinds.iter().zip(together) {
+            assert_eq!(answer, ancestor_in_other_namespace(kind).expect("walk").exists(), "{kind}");
+        }
     }
 }

@@ -34,7 +34,7 @@ mod size;
 pub mod sys;
 mod trace;
 
-pub use ancestry::{ancestor_in_other_namespace, Ancestor};
+pub use ancestry::{ancestor_in_other_namespace, own_namespaces, Ancestor};
 pub use args::Chained;
 pub use error::{describe, report, usage, Usage};
 pub use exec::ExecFailure;

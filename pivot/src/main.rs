@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use chainload::{ancestor_in_other_namespace, Tool};
+use chainload::{own_namespaces, Tool};
 use nix::mount::{umount2, MntFlags};
 use nix::unistd::{chdir, fchdir, pivot_root};
 
@@ -38,11 +38,12 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     // Before anything is made: an inherited directory, O_PATH or namespace
     // fd would still reach the host after pivot_root.
     tool.refuse_inherited_host_handles()?;
-    if !ancestor_in_other_namespace("mnt")?.exists() {
+    // One walk up the ancestors answers all four questions.
+    let [new_mount_namespace, new_pid_namespace, new_net_namespace, new_cgroup_namespace] =
+        own_namespaces(["mnt", "pid", "net", "cgroup"])?;
+    if !new_mount_namespace {
         bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
     }
-    let new_pid_namespace = ancestor_in_other_namespace("pid")?.exists();
-    let new_net_namespace = ancestor_in_other_namespace("net")?.exists();
 
     // Inputs on the host, opened before anything is mounted.
     let image = Image::open(&plan.newroot)?;
@@ -54,7 +55,8 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
 
     mounts::make_private()?;
     let root = mounts::make_root(&image, &plan.root)?;
-    if let Err(err) = fill(&root, &plan, volumes, new_net_namespace) {
+    let namespaces = NewNamespaces { net: new_net_namespace, cgroup: new_cgroup_namespace };
+    if let Err(err) = fill(&root, &plan, volumes, namespaces) {
         root.undo();
         return Err(err);
     }
@@ -73,9 +75,15 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     }
 }
 
+/// Which namespaces of its own, besides the mount namespace, this process has.
+struct NewNamespaces {
+    net: bool,
+    cgroup: bool,
+}
+
 /// Everything mounted inside the new root: the system mounts first, so a
 /// volume may go below /dev or /run; the root made read-only last.
-fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, new_net_namespace: bool) -> anyhow::Result<()> {
+fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, namespaces: NewNamespaces) -> anyhow::Result<()> {
     if plan.proc {
         root.mount_proc()?;
     }
@@ -85,8 +93,8 @@ fn fill(root: &Root, plan: &Plan, volumes: Vec<Volume>, new_net_namespace: bool)
     if plan.sys {
         // Outside a cgroup namespace of its own a cgroup mount would show
         // the host's whole tree: then /sys/fs/cgroup stays empty.
-        let cgroup = plan.cgroup && ancestor_in_other_namespace("cgroup")?.exists();
-        root.mount_sys(new_net_namespace, cgroup)?;
+        let cgroup = plan.cgroup && namespaces.cgroup;
+        root.mount_sys(namespaces.net, cgroup)?;
     }
     for tmpfs in &plan.tmpfs {
         root.mount_tmpfs(tmpfs)?;
