@@ -13,9 +13,11 @@ use std::path::Path;
 use anyhow::Context;
 use nix::errno::Errno;
 use nix::fcntl::{open, openat, OFlag};
+use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mkdirat, mknodat, umask, Mode, SFlag};
 use nix::unistd::symlinkat;
 
+use crate::fresh;
 use crate::mounts::Root;
 use crate::resolve;
 use crate::sys::{self, attr};
@@ -38,6 +40,9 @@ impl Root {
         let dev = sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "65536k")], attr::NOSUID | attr::NOEXEC)
             .context("mount tmpfs for /dev")?;
         sys::attach(&dev, &target).context("attach tmpfs on '/dev'")?;
+        // Everything below goes inside the tmpfs just made, by name (see
+        // `fresh` for why mount(2) is safe there).
+        fresh::enter(&dev, "/dev")?;
         // The modes below are meant exactly; the caller's umask is put back
         // before PROG runs.
         let saved = umask(Mode::empty());
@@ -45,39 +50,26 @@ impl Root {
         umask(saved);
         made?;
 
-        let pts = open_entry(&dev, "pts")?;
-        let mut options = vec![("newinstance", ""), ("ptmxmode", "0666"), ("mode", "0620")];
         // Terminals belong to group tty (5), as Docker makes them, where that
         // group exists: in a user namespace that does not map gid 5 the
-        // kernel refuses the option.
-        if gid_is_mapped(TTY_GID) {
-            options.push(("gid", "5"));
+        // kernel refuses the option (EINVAL), and devpts is made without it.
+        let devpts = "newinstance,ptmxmode=0666,mode=0620";
+        let devpts_flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+        match fresh::try_mount_new("devpts", "pts", devpts_flags, &format!("{devpts},gid={TTY_GID}")) {
+            Err(Errno::EINVAL) => fresh::mount_new("devpts", "pts", devpts_flags, devpts, "/dev/pts")?,
+            other => other.context("mount devpts on '/dev/pts'")?,
         }
-        let devpts = sys::new_filesystem("devpts", &options, attr::NOSUID | attr::NOEXEC).context("mount devpts")?;
-        sys::attach(&devpts, &pts).context("attach devpts on '/dev/pts'")?;
-
-        let shm = open_entry(&dev, "shm")?;
-        let tmpfs = sys::new_filesystem(
+        fresh::mount_new(
             "tmpfs",
-            &[("mode", "1777"), ("size", "65536k")],
-            attr::NOSUID | attr::NODEV | attr::NOEXEC,
+            "shm",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            "mode=1777,size=65536k",
+            "/dev/shm",
         )
-        .context("mount tmpfs for /dev/shm")?;
-        sys::attach(&tmpfs, &shm).context("attach tmpfs on '/dev/shm'")
     }
 }
 
-const TTY_GID: u64 = 5;
-
-/// Whether `gid` has a mapping in this process's user namespace: a line
-/// "inside outside count" of /proc/self/gid_map with inside <= gid < inside+count.
-fn gid_is_mapped(gid: u64) -> bool {
-    let Ok(map) = std::fs::read_to_string("/proc/self/gid_map") else { return false };
-    map.lines().any(|line| {
-        let fields: Vec<u64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-        matches!(fields.as_slice(), [inside, _, count] if *inside <= gid && gid - inside < *count)
-    })
-}
+const TTY_GID: u32 = 5;
 
 fn populate(dev: &OwnedFd) -> anyhow::Result<()> {
     for &(name, major, minor) in DEVICES {

@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod dev;
+mod fresh;
 mod host_prog;
 mod mounts;
 mod options;

@@ -11,6 +11,7 @@ use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{fstat, Mode};
 
+use crate::fresh;
 use crate::options::{Bind, RootKind, Tmpfs};
 use crate::resolve::{self, Kind};
 use crate::sys::{self, attr};
@@ -175,15 +176,10 @@ impl Root {
         let target = resolve::special_directory(&self.fd, "proc", &self.made)?;
         let proc = sys::new_filesystem("proc", &[], attr::NOSUID | attr::NODEV | attr::NOEXEC).context("mount proc")?;
         sys::attach(&proc, &target).context("attach proc on '/proc'")?;
-        mask(&proc, "/proc", PROC_MASKED)?;
-        for name in PROC_READ_ONLY {
-            let Some(entry) = resolve::optional_entry(&proc, name)? else { continue };
-            let copy = sys::clone_tree(&entry, Path::new(""), false).with_context(|| format!("bind '/proc/{name}'"))?;
-            sys::set_attributes(&copy, attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, false)
-                .with_context(|| format!("make '/proc/{name}' read-only"))?;
-            sys::attach(&copy, &entry).with_context(|| format!("attach read-only '/proc/{name}'"))?;
-        }
-        Ok(())
+        // Inside the procfs just made: see `fresh` for why mount(2) is safe there.
+        fresh::enter(&proc, "/proc")?;
+        fresh::mask(PROC_MASKED, "/proc")?;
+        fresh::read_only(PROC_READ_ONLY, "/proc")
     }
 
     /// /sys read-only: a fresh sysfs when this process has a network
@@ -200,7 +196,10 @@ impl Root {
             copy
         };
         sys::attach(&sys_fs, &target).context("attach sysfs on '/sys'")?;
-        mask(&sys_fs, "/sys", SYS_MASKED)?;
+        // A sysfs just made, or the host's cloned without its submounts:
+        // nothing of the image is reachable there (see `fresh`).
+        fresh::enter(&sys_fs, "/sys")?;
+        fresh::mask(SYS_MASKED, "/sys")?;
         if cgroup {
             mount_cgroups(&sys_fs)?;
         }
@@ -263,28 +262,6 @@ fn open_host(path: impl AsRef<Path>) -> anyhow::Result<OwnedFd> {
     open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).with_context(|| format!("open '{}'", path.display()))
 }
 
-/// Cover each existing entry of `dir`: a file with the host's /dev/null
-/// (taken before the switch, never from the image), a directory with an
-/// empty read-only tmpfs.
-fn mask(dir: &OwnedFd, base: &str, names: &[&str]) -> anyhow::Result<()> {
-    for name in names {
-        let Some(entry) = resolve::optional_entry(dir, name)? else { continue };
-        let shown = format!("{base}/{name}");
-        let cover = if Kind::of(&fstat(&entry).with_context(|| format!("stat '{shown}'"))?) == Kind::Directory {
-            sys::new_filesystem(
-                "tmpfs",
-                &[("size", "4096"), ("mode", "0555")],
-                attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC,
-            )
-        } else {
-            sys::clone_tree(open_host("/dev/null")?, Path::new(""), false)
-        }
-        .with_context(|| format!("mask '{shown}'"))?;
-        sys::attach(&cover, &entry).with_context(|| format!("mask '{shown}'"))?;
-    }
-    Ok(())
-}
-
 /// The container's own cgroups, read-only, on /sys/fs/cgroup, as Docker
 /// mounts them: programs size themselves from memory.max, cpu.max or
 /// memory.limit_in_bytes there. Only called in a cgroup namespace of its
@@ -316,26 +293,34 @@ fn mount_cgroups(sys_fs: &OwnedFd) -> anyhow::Result<()> {
     let dir =
         sys::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "64k")], attr::NOSUID | attr::NODEV | attr::NOEXEC)
             .context("mount a tmpfs for /sys/fs/cgroup")?;
+    // Attached first: mount(2) mounts only inside this namespace's tree.
+    // Then filled by name inside the tmpfs just made (see `fresh`), one
+    // mkdir and one mount(2) per hierarchy, and made read-only last.
+    sys::attach(&dir, &target).context("attach tmpfs on '/sys/fs/cgroup'")?;
+    fresh::enter(&dir, "/sys/fs/cgroup")?;
+    let read_only = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     for controllers in &hierarchies {
-        let (name, cgroup) = if controllers.is_empty() {
-            ("unified".to_string(), sys::new_filesystem("cgroup2", &[], flags))
+        let (name, fstype, data) = if controllers.is_empty() {
+            ("unified".to_string(), "cgroup2", String::new())
         } else {
-            // name=systemd and the like: a named hierarchy without controllers.
-            let options: Vec<(&str, &str)> =
-                controllers.split(',').map(|option| option.split_once('=').unwrap_or((option, ""))).collect();
-            (controllers.replace("name=", ""), sys::new_filesystem("cgroup", &options, flags))
+            // name=systemd and the like: a named hierarchy without
+            // controllers; the option list is the controller list.
+            (controllers.replace("name=", ""), "cgroup", controllers.clone())
         };
-        let Some(cgroup) = permitted(cgroup).with_context(|| format!("mount the cgroup hierarchy '{name}'"))? else {
-            return Ok(());
-        };
-        nix::sys::stat::mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755))
-            .with_context(|| format!("make '/sys/fs/cgroup/{name}'"))?;
-        let mountpoint =
-            resolve::optional_entry(&dir, &name)?.with_context(|| format!("'/sys/fs/cgroup/{name}' vanished"))?;
-        sys::attach(&cgroup, &mountpoint).with_context(|| format!("attach the cgroup hierarchy '{name}'"))?;
+        let shown = format!("/sys/fs/cgroup/{name}");
+        fresh::make_directory(&name, 0o755, &shown)?;
+        match mount(Some(fstype), name.as_str(), Some(fstype), read_only, Some(data.as_str())) {
+            Ok(()) => {}
+            // See above: refused in a user namespace. The tmpfs, the
+            // working directory, is detached with whatever was mounted on
+            // it, so /sys/fs/cgroup stays empty.
+            Err(Errno::EPERM) => {
+                return umount2(".", MntFlags::MNT_DETACH).context("detach the tmpfs on '/sys/fs/cgroup'");
+            }
+            Err(err) => return Err(anyhow!(err)).context(format!("mount the cgroup hierarchy '{name}'")),
+        }
     }
-    sys::set_attributes(&dir, flags, false).context("make /sys/fs/cgroup read-only")?;
-    sys::attach(&dir, &target).context("attach tmpfs on '/sys/fs/cgroup'")
+    sys::set_attributes(&dir, flags, false).context("make /sys/fs/cgroup read-only")
 }
 
 /// The controller lists of the hierarchies in /proc/PID/cgroup
