@@ -21,6 +21,12 @@ use chainload::Tool;
 use options::{Caller, Options};
 use state::State;
 
+/// A bump allocator: this step execs within a millisecond, and musl's
+/// allocator would map and unmap the same pages dozens of times meanwhile
+/// (see `chainload::Arena`).
+#[global_allocator]
+static ALLOCATOR: chainload::Arena = chainload::Arena::new();
+
 fn main() -> ExitCode {
     chainload::main("capdrop", run)
 }

@@ -19,9 +19,12 @@
 //!   joined onto it;
 //! * [`read_procfs`]: a /proc file read only if it is on a real procfs;
 //! * [`sys`]: thin wrappers for the few system calls nix lacks;
-//! * [`creds`]: the capability and keyring calls nix lacks.
+//! * [`creds`]: the capability and keyring calls nix lacks;
+//! * [`Arena`]: a bump allocator for the tools that exec within a
+//!   millisecond (pivot, capdrop).
 
 mod ancestry;
+mod arena;
 mod args;
 pub mod creds;
 mod error;
@@ -35,6 +38,7 @@ pub mod sys;
 mod trace;
 
 pub use ancestry::{ancestor_in_other_namespace, own_namespaces, Ancestor};
+pub use arena::Arena;
 pub use args::Chained;
 pub use error::{describe, report, usage, Usage};
 pub use exec::ExecFailure;

@@ -28,6 +28,12 @@ use host_prog::HostProgram;
 use mounts::{Image, Root, Volume};
 use options::{Options, Plan, RootKind};
 
+/// A bump allocator: this step execs within a millisecond, and musl's
+/// allocator would map and unmap the same pages dozens of times meanwhile
+/// (see `chainload::Arena`).
+#[global_allocator]
+static ALLOCATOR: chainload::Arena = chainload::Arena::new();
+
 fn main() -> ExitCode {
     chainload::main("pivot", run)
 }
