@@ -88,22 +88,31 @@ impl State {
 /// The highest capability the running kernel knows. A kernel older than
 /// this program lacks some named capabilities; a newer one has numbers
 /// without a name here (they are dropped unless `--keep all`).
+///
+/// Asked of the kernel itself: PR_CAPBSET_READ fails with EINVAL past the
+/// last capability (prctl(2)) whatever the bounding set holds, so a binary
+/// search finds it in six calls, where reading
+/// /proc/sys/kernel/cap_last_cap took eight system calls and a walk through
+/// /proc/sys (and needs /proc mounted, which after `pivot --no-proc` it is
+/// not). A value too low would leave the capabilities above it in the
+/// bounding set, unseen: the search cannot err that way, as every number it
+/// keeps the kernel has accepted.
 pub fn kernel_last_cap() -> anyhow::Result<u32> {
-    const LAST_CAP: &str = "/proc/sys/kernel/cap_last_cap";
-    let from_proc = match read_procfs(LAST_CAP)? {
-        Some(text) => Some(text.trim().parse::<u32>().with_context(|| format!("parse '{LAST_CAP}'"))?),
-        None => None,
-    };
-    // PR_CAPBSET_READ fails with EINVAL past the last capability
-    // (prctl(2)): it confirms the file, and replaces it when /proc is
-    // not mounted (after `pivot --no-proc`). A value too low would leave
-    // the capabilities above it in the bounding set, unseen.
     let known = |cap: u32| cap <= MAX_CAP && sys::bounding_has(cap).is_ok();
-    match from_proc {
-        Some(last) if known(last) && !known(last + 1) => Ok(last),
-        Some(last) => anyhow::bail!("'{LAST_CAP}' says {last}, which the kernel's prctl(PR_CAPBSET_READ) contradicts"),
-        None => Ok((0..=MAX_CAP).take_while(|&cap| known(cap)).last().unwrap_or(0)),
+    if !known(0) {
+        anyhow::bail!("prctl(PR_CAPBSET_READ) refuses capability 0: no capabilities in this kernel?");
     }
+    // Invariant: `low` is known, `high` is not (or past MAX_CAP).
+    let (mut low, mut high) = (0, MAX_CAP + 1);
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if known(middle) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(low)
 }
 
 /// CapBnd and CapAmb from /proc/self/status.
@@ -181,6 +190,12 @@ mod tests {
             securebits(0x2f),
             "0x2f (noroot=yes(locked) no-setuid-fixup=yes(locked) keep-caps=no(locked) no-cap-ambient-raise=no)"
         );
+    }
+
+    #[test]
+    fn the_last_capability_is_the_one_proc_names() {
+        let text = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").expect("read cap_last_cap");
+        assert_eq!(kernel_last_cap().expect("search"), text.trim().parse::<u32>().expect("a number"));
     }
 
     #[test]
