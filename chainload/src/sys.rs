@@ -84,3 +84,30 @@ pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::R
 pub fn default_action(signal: nix::sys::signal::Signal) -> nix::Result<()> {
     set_disposition(signal as libc::c_int, Disposition::Default)
 }
+
+/// getdents64(2): read directory entries of the open directory `dir` into
+/// `buffer`; the number of bytes filled, 0 at the end.
+pub(crate) fn getdents64(dir: impl std::os::fd::AsFd, buffer: &mut [u8]) -> nix::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the kernel writes at most buffer.len() bytes into the buffer,
+    // which is borrowed mutably for the call.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_getdents64, dir.as_fd().as_raw_fd(), buffer.as_mut_ptr(), buffer.len()) };
+    nix::errno::Errno::result(ret).map(|n| n as usize)
+}
+
+/// The names in a buffer filled by getdents64: struct linux_dirent64 is
+/// d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), then the name,
+/// NUL-terminated, the record padded to d_reclen.
+pub(crate) fn dirent_names(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
+    const NAME: usize = 19;
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let record = buffer.get(at..)?;
+        let length = usize::from(u16::from_ne_bytes([*record.get(16)?, *record.get(17)?]));
+        let entry = record.get(NAME..length)?;
+        at += length;
+        let end = entry.iter().position(|&b| b == 0).unwrap_or(entry.len());
+        Some(&entry[..end])
+    })
+}
