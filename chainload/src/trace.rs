@@ -30,6 +30,12 @@ impl Trace {
 }
 
 impl Tool {
+    /// Whether step lines are printed: a tool whose line takes work to
+    /// build (looking things up only the line shows) asks first.
+    pub fn tracing(&self) -> bool {
+        !matches!(self.trace, Trace::Off)
+    }
+
     /// Print one step line: `tool: what it did`.
     ///
     /// The line is formatted first and written with one write(2): stderr is

@@ -48,7 +48,7 @@ pub struct HostProgram {
 
 /// The ELF header and program headers of a static binary fit here
 /// (rustc and gcc put the program headers right after the 64-byte header).
-const HEAD: u64 = 4096;
+const HEAD: usize = 4096;
 
 impl HostProgram {
     /// Find PROG in the host's PATH (or take it as a path if it has a '/'),
@@ -57,13 +57,24 @@ impl HostProgram {
         let path = find_in_path(program).ok_or_else(|| not_found(program))?;
         let cannot_run = |err: io::Error| anyhow!(ExecFailure::new(program.clone(), err));
         let mut file = fs::File::open(&path).map_err(cannot_run)?;
-        let mut head = Vec::new();
-        Read::by_ref(&mut file).take(HEAD).read_to_end(&mut head).map_err(cannot_run)?;
+        // Into a buffer of the final size: one read(2), where read_to_end
+        // on an empty Vec probes with 32 bytes and doubles (eight reads).
+        let mut buffer = [0u8; HEAD];
+        let mut len = 0;
+        while len < HEAD {
+            match file.read(&mut buffer[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(cannot_run(err)),
+            }
+        }
+        let head = &buffer[..len];
         // 126 as for any PROG that is there but cannot run; said before
         // anything is mounted. Program headers further in (an unusual
         // linker): the whole file is read to look.
-        let checked = match check_static(&head) {
-            Err(why) if why.starts_with("truncated") && head.len() as u64 == HEAD => {
+        let checked = match check_static(head) {
+            Err(why) if why.starts_with("truncated") && len == HEAD => {
                 check_static(&fs::read(&path).map_err(cannot_run)?)
             }
             other => other,

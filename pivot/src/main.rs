@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use chainload::{own_namespaces, Tool};
+use chainload::{ancestor_in_other_namespace, own_namespaces, Tool};
 use nix::mount::{umount2, MntFlags};
 use nix::unistd::{chdir, fchdir, pivot_root};
 
@@ -45,9 +45,8 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     // Before anything is made: an inherited directory, O_PATH or namespace
     // fd would still reach the host after pivot_root.
     tool.refuse_inherited_host_handles()?;
-    // One walk up the ancestors answers all four questions.
-    let [new_mount_namespace, new_pid_namespace, new_net_namespace, new_cgroup_namespace] =
-        own_namespaces(["mnt", "pid", "net", "cgroup"])?;
+    // One walk up the ancestors answers the three questions the steps ask.
+    let [new_mount_namespace, new_net_namespace, new_cgroup_namespace] = own_namespaces(["mnt", "net", "cgroup"])?;
     if !new_mount_namespace {
         bail!("refusing to pivot the host's root: no ancestor is in another mount namespace (run it inside unshare-lite --mount)");
     }
@@ -68,7 +67,12 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
         return Err(err);
     }
     let from_host = next.as_ref().map(|program| program.how);
-    tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace, from_host)));
+    // The PID namespace only changes what the trace line says about /proc:
+    // looked up, and the line built, only when it is printed.
+    if tool.tracing() {
+        let new_pid_namespace = ancestor_in_other_namespace("pid")?.exists();
+        tool.trace(format_args!("{}", describe(&plan, &image.path, new_pid_namespace, new_net_namespace, from_host)));
+    }
 
     drop(image); // no handle on the host's directory past this point
                  // From here on this process runs inside the container with the host's
