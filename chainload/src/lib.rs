@@ -19,7 +19,8 @@
 //!   joined onto it;
 //! * [`read_procfs`]: a /proc file read only if it is on a real procfs;
 //! * [`sys`]: thin wrappers for the few system calls nix lacks;
-//! * [`creds`]: the capability and keyring calls nix lacks.
+//! * [`creds`]: the capability and keyring calls nix lacks;
+//! * [`xattr`]: extended attributes of an open file, which nix lacks.
 
 mod ancestry;
 mod args;
@@ -33,6 +34,7 @@ mod signals;
 mod size;
 pub mod sys;
 mod trace;
+pub mod xattr;
 
 pub use ancestry::{ancestor_in_other_namespace, Ancestor};
 pub use args::Chained;
