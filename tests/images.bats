@@ -626,6 +626,9 @@ capability_of() {
     # to subordinate ids.
     run -0 imgunpack --map-ids 0:1000:1 --map-ids 1:100000:65536 "$demo"
     assert_equal "$(stat -c '%u %g' "$output/bin/busybox" "$output/bin/su-test" | tr '\n' ' ')" "1000 1000 101233 100098 "
+    # crmi removes the mapped roots with the plain one.
+    run -0 "$ROOT/scripts/crmi" "$demo"
+    assert_equal "$(find "$STORE/rootfs" -mindepth 1 -maxdepth 1 | wc -l)" 0
 
     run -0 --separate-stderr imgunpack --map-ids 0:100000:65536 "$ref"
     root=$output
