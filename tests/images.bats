@@ -147,8 +147,15 @@ JSON
     recipe <<JSON
 {"ref": "device", "layers": [{"entries": [{"name": "dev/mem", "type": "char", "major": 1, "minor": 1, "mode": 438}]}]}
 JSON
+    recipe <<JSON
+{"ref": "xattr-symlink", "layers": [{"entries": [
+  {"name": "link", "type": "symlink", "target": "$OUTSIDE/secret",
+   "xattrs": {"user.pwned": "x", "security.capability": "$NET_RAW_CAP"}},
+  {"name": "dir-link", "type": "symlink", "target": "$OUTSIDE"},
+  {"name": "dir-link", "type": "dir", "xattrs": {"user.pwned": "x"}}]}]}
+JSON
     local name
-    for name in traversal absolute symlink hardlink hardlink-up whiteout device; do
+    for name in traversal absolute symlink hardlink hardlink-up whiteout device xattr-symlink; do
         push "$name" "hostile:$name"
     done
 }
@@ -415,6 +422,20 @@ unpack_hostile() {
     assert_status 125
     [[ $stderr == *"refusing whiteout 'etc/.wh...': it names no entry of its directory" ]] || fail "$stderr"
     no_rootfs
+    outside_untouched
+}
+
+@test "hostile: attributes of a symlink entry never reach its target; a directory replaces a symlink, not its target" {
+    ISOKIT_TRACE=1 unpack_hostile xattr-symlink
+    assert_status 0
+    root=$output
+    [[ -L $root/link && -d $root/dir-link && ! -L $root/dir-link ]] || fail "$(ls -l "$root")"
+    assert_equal "$(xattrs_of "$root/dir-link")" 'user.pwned="x"'
+    # Nothing on the host's files: not the symlink's target, not the
+    # directory a symlink of the same name pointed at.
+    assert_equal "$(xattrs_of "$OUTSIDE/secret")" ""
+    assert_equal "$(xattrs_of "$OUTSIDE")" ""
+    [[ $stderr == *"imgunpack: left out attribute user.pwned of 'link': only regular files and directories get attributes"* ]] || fail "$stderr"
     outside_untouched
 }
 
