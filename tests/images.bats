@@ -504,6 +504,16 @@ unpack_hostile() {
     assert_equal "$(stat -c '%a %U' "$root/bin/su-test")" "755 nobody"
     assert_equal "$(find "$root" -not -user nobody | wc -l)" 0
     [[ ! -e $root/etc/motd ]] || fail "the whiteout did not apply"
+    # user.* is the owner's to set; a file capability is not.
+    local ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    run -0 setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        env HOME=/nonexistent "$bin/imgpull" --store "$store" "$ref"
+    ISOKIT_TRACE=1 run -0 --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        "$bin/imgunpack" --store "$store" "$ref"
+    root=$output
+    assert_equal "$(xattrs_of "$root/etc/note")" 'user.origin="isokit test"'
+    assert_equal "$(xattrs_of "$root/opt/cap/busybox")" ""
+    [[ $stderr == *"imgunpack: left out attribute security.capability of 'opt/cap/busybox': file capabilities need root, or root in a user namespace"* ]] || fail "$stderr"
 }
 
 # contain IMAGE: run by name, as docker run. Each test has its own store
