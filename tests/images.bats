@@ -147,10 +147,47 @@ JSON
     recipe <<JSON
 {"ref": "device", "layers": [{"entries": [{"name": "dev/mem", "type": "char", "major": 1, "minor": 1, "mode": 438}]}]}
 JSON
+    recipe <<JSON
+{"ref": "xattr-symlink", "layers": [{"entries": [
+  {"name": "link", "type": "symlink", "target": "$OUTSIDE/secret",
+   "xattrs": {"user.pwned": "x", "security.capability": "$NET_RAW_CAP"}},
+  {"name": "dir-link", "type": "symlink", "target": "$OUTSIDE"},
+  {"name": "dir-link", "type": "dir", "xattrs": {"user.pwned": "x"}}]}]}
+JSON
     local name
-    for name in traversal absolute symlink hardlink hardlink-up whiteout device; do
+    for name in traversal absolute symlink hardlink hardlink-up whiteout device xattr-symlink; do
         push "$name" "hostile:$name"
     done
+}
+
+# cap_net_raw+ep as security.capability holds it: struct vfs_cap_data
+# revision 2 with the effective flag, then permitted bit 13 (CAP_NET_RAW).
+NET_RAW_CAP=0x0100000200200000000000000000000000000000
+
+# Extended attributes in PAX records, and owners outside a 65536-id
+# range: a copy of busybox with cap_net_raw+ep (as Debian's iputils
+# ping), user.* to keep, the host's and overlayfs's own to leave out
+# (trusted.overlay.whiteout in a directory marked opaque "x" is an
+# overlayfs whiteout since Linux 6.7: honoured, it would hide ovl/gone).
+build_xattrs() {
+    recipe <<JSON
+{"ref": "xattrs", "layers": [
+  {"dir": "$BATS_FILE_TMPDIR/busybox", "entries": [
+     {"name": "ovl", "type": "dir"},
+     {"name": "ovl/lower", "data": "from below"},
+     {"name": "tagged", "type": "dir", "xattrs": {"user.old": "gone later"}}]},
+  {"entries": [
+     {"name": "opt/cap/busybox", "from": "$(command -v busybox)", "mode": 493,
+      "xattrs": {"security.capability": "$NET_RAW_CAP"}},
+     {"name": "etc/note", "data": "n", "uid": 1234, "gid": 99, "mode": 2541,
+      "xattrs": {"user.origin": "isokit test", "trusted.md5": "x",
+                 "security.selinux": "system_u:object_r:etc_t:s0", "system.posix_acl_access": "0x02000000"}},
+     {"name": "tagged", "type": "dir", "xattrs": {"user.new": "kept"}},
+     {"name": "ovl", "type": "dir", "xattrs": {"trusted.overlay.opaque": "x", "user.overlay.opaque": "x"}},
+     {"name": "ovl/gone", "xattrs": {"trusted.overlay.whiteout": "y", "user.overlay.whiteout": "y"}},
+     {"name": "far", "data": "f", "uid": 70000, "gid": 70001, "mode": 2541}]}]}
+JSON
+    push xattrs xattrs:1
 }
 
 # A small image whose only layer the corruption test edits in the registry.
@@ -172,6 +209,7 @@ setup_file() {
     build_demo
     build_hostile
     build_bad
+    build_xattrs
     export REGISTRY_PORT TLS_PORT FRONT_PORT ANON_FRONT_PORT REGISTRY_DATA
 }
 
@@ -387,6 +425,20 @@ unpack_hostile() {
     outside_untouched
 }
 
+@test "hostile: attributes of a symlink entry never reach its target; a directory replaces a symlink, not its target" {
+    ISOKIT_TRACE=1 unpack_hostile xattr-symlink
+    assert_status 0
+    root=$output
+    [[ -L $root/link && -d $root/dir-link && ! -L $root/dir-link ]] || fail "$(ls -l "$root")"
+    assert_equal "$(xattrs_of "$root/dir-link")" 'user.pwned="x"'
+    # Nothing on the host's files: not the symlink's target, not the
+    # directory a symlink of the same name pointed at.
+    assert_equal "$(xattrs_of "$OUTSIDE/secret")" ""
+    assert_equal "$(xattrs_of "$OUTSIDE")" ""
+    [[ $stderr == *"imgunpack: left out attribute user.pwned of 'link': only regular files and directories get attributes"* ]] || fail "$stderr"
+    outside_untouched
+}
+
 @test "hostile: device nodes are left out unless asked for" {
     unpack_hostile device
     assert_status 0
@@ -452,6 +504,16 @@ unpack_hostile() {
     assert_equal "$(stat -c '%a %U' "$root/bin/su-test")" "755 nobody"
     assert_equal "$(find "$root" -not -user nobody | wc -l)" 0
     [[ ! -e $root/etc/motd ]] || fail "the whiteout did not apply"
+    # user.* is the owner's to set; a file capability is not.
+    local ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    run -0 setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        env HOME=/nonexistent "$bin/imgpull" --store "$store" "$ref"
+    ISOKIT_TRACE=1 run -0 --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        "$bin/imgunpack" --store "$store" "$ref"
+    root=$output
+    assert_equal "$(xattrs_of "$root/etc/note")" 'user.origin="isokit test"'
+    assert_equal "$(xattrs_of "$root/opt/cap/busybox")" ""
+    [[ $stderr == *"imgunpack: left out attribute security.capability of 'opt/cap/busybox': file capabilities need root, or root in a user namespace"* ]] || fail "$stderr"
 }
 
 # contain IMAGE: run by name, as docker run. Each test has its own store
@@ -527,4 +589,151 @@ contain_image() {
     wait_for test -s "$out/got"
     assert_equal "$(cat "$out/got")" INT
     wait_for test ! -e "$ISOKIT_STATE/stopper"
+}
+
+# xattrs_of FILE: every attribute the kernel holds on FILE (all
+# namespaces), NAME="VALUE" per line.
+xattrs_of() {
+    getfattr --absolute-names --match=- --dump "$1" | sed '/^#/d; /^$/d'
+}
+
+# capability_of FILE: security.capability in hex, as the kernel stores it.
+capability_of() {
+    getfattr --absolute-names --only-values --name=security.capability "$1" 2>/dev/null |
+        od -An -tx1 | tr -d ' \n'
+}
+
+@test "attributes: file capabilities and user.* kept; overlayfs's, trusted.*, security.selinux and ACLs left out" {
+    local ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    run -0 imgpull "$ref"
+    ISOKIT_TRACE=1 run -0 --separate-stderr imgunpack "$ref"
+    root=$output
+    run -0 getcap "$root/opt/cap/busybox"
+    assert_equal "$output" "$root/opt/cap/busybox cap_net_raw=ep"
+    assert_equal "$(capability_of "$root/opt/cap/busybox")" "${NET_RAW_CAP#0x}"
+    # The whole set the kernel holds, each file: nothing but what is kept.
+    assert_equal "$(xattrs_of "$root/etc/note")" 'user.origin="isokit test"'
+    assert_equal "$(xattrs_of "$root/ovl")" ""
+    assert_equal "$(xattrs_of "$root/ovl/gone")" ""
+    # A directory stated again takes the upper layer's attributes only.
+    assert_equal "$(xattrs_of "$root/tagged")" 'user.new="kept"'
+    # Owner and setuid as stored (root unpacks), after which the attributes.
+    assert_equal "$(stat -c '%a %u %g' "$root/etc/note")" "4755 1234 99"
+    local line
+    for line in "left out attribute trusted.overlay.opaque of 'ovl': overlayfs's own: a layer may not hide or redirect files of the root" \
+        "left out attribute user.overlay.whiteout of 'ovl/gone': overlayfs's own: a layer may not hide or redirect files of the root" \
+        "left out attribute security.selinux of 'etc/note': an SELinux label is the building host's policy" \
+        "left out attribute trusted.md5 of 'etc/note': trusted.* is the host's privileged tools'" \
+        "left out attribute system.posix_acl_access of 'etc/note': system.* (ACLs) is not applied"; do
+        [[ $'\n'$stderr$'\n' == *$'\n'"imgunpack: $line"$'\n'* ]] || fail "no line '$line' in: $stderr"
+    done
+}
+
+@test "attributes: the capability takes effect in contain, and ovl/gone is no overlayfs whiteout there" {
+    local ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    # --privileged for user 1234: every capability ambient. Exec of a
+    # file with capabilities clears the ambient set and grants the file's
+    # (capabilities(7)): the kernel read cap_net_raw (bit 13) from it.
+    run -0 contain_image --privileged --user 1234 "$ref" sh -c \
+        'grep CapEff /proc/self/status; /opt/cap/busybox grep CapEff /proc/self/status; cat /ovl/gone && echo gone is there'
+    [[ ${lines[0]} != *"0000000000002000" ]] || fail "the plain shell has only cap_net_raw: $output"
+    assert_equal "${lines[1]}" "CapEff:	0000000000002000"
+    assert_equal "${lines[2]}" "gone is there"
+}
+
+@test "--map-ids: owners, setuid bits and capabilities moved into a range; owners outside go to nobody" {
+    local demo="127.0.0.1:$REGISTRY_PORT/demo:1" ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    run -0 imgpull "$demo"
+    run -0 imgpull "$ref"
+    run -0 imgunpack "$demo"
+    plain=$output
+    run -0 imgunpack --map-ids 0:100000:65536 "$demo"
+    root=$output
+    assert_equal "$root" "$plain-map-0-100000-65536"
+    assert_equal "$(stat -c '%a %u %g' "$root/bin/su-test")" "4755 101234 100099"
+    assert_equal "$(stat -c '%u %g' "$root/bin/busybox")" "100000 100000"
+    assert_equal "$(stat -c '%a %u %g' "$plain/bin/su-test")" "4755 1234 99"
+    # Two ranges, as rootless Podman maps root to the user and the rest
+    # to subordinate ids.
+    run -0 imgunpack --map-ids 0:1000:1 --map-ids 1:100000:65536 "$demo"
+    assert_equal "$(stat -c '%u %g' "$output/bin/busybox" "$output/bin/su-test" | tr '\n' ' ')" "1000 1000 101233 100098 "
+    # crmi removes the mapped roots with the plain one.
+    run -0 "$ROOT/scripts/crmi" "$demo"
+    assert_equal "$(find "$STORE/rootfs" -mindepth 1 -maxdepth 1 | wc -l)" 0
+
+    run -0 --separate-stderr imgunpack --map-ids 0:100000:65536 "$ref"
+    root=$output
+    assert_equal "$stderr" "imgunpack: gave 1 file(s) of '$ref' to nobody, their owners being outside the ids given, first 'far' (70000:70001)"
+    # nobody's 65534, in the range; its setuid and setgid bits dropped.
+    assert_equal "$(stat -c '%a %u %g' "$root/far")" "755 165534 165534"
+    # Version 3 naming container root (100000, little-endian): only a user
+    # namespace whose root is host uid 100000 gets cap_net_raw from it.
+    assert_equal "$(capability_of "$root/opt/cap/busybox")" "0100000300200000000000000000000000000000a0860100"
+    run -0 getcap -n "$root/opt/cap/busybox"
+    assert_equal "$output" "$root/opt/cap/busybox cap_net_raw=ep [rootid=100000]"
+
+    run -125 --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups -- \
+        "$(public_bin)/imgunpack" --store "$STORE" --map-ids 0:100000:65536 "$ref"
+    assert_equal "${stderr_lines[0]}" "imgunpack: --map-ids needs root, or root in a user namespace"
+    run -125 --separate-stderr imgunpack --map-ids 0:100000 "$ref"
+    assert_equal "${stderr_lines[0]}" "imgunpack: error parsing option '--map-ids' with value '0:100000': not CONTAINER:HOST:COUNT (e.g. 0:100000:65536)"
+}
+
+# in_userns COMMAND...: run COMMAND as root of a user namespace of its own
+# whose ids 0-65535 are the host's 200000-265535: a subordinate range, as
+# newuidmap maps one from /etc/subuid for rootless Podman (here root writes
+# the maps, and the machine's /etc/subuid is left alone). On the host the
+# command is uid 200000, with no privilege at all.
+in_userns() {
+    local fifo="$BATS_TEST_TMPDIR/userns.fifo" pid
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    python3 -c "$USERNS_ROOT" "$fifo" "$@" &
+    pid=$!
+    if ! wait_for userns_of_its_own "$pid"; then
+        kill "$pid"
+        return 1
+    fi
+    echo "0 200000 65536" >"/proc/$pid/uid_map"
+    echo "0 200000 65536" >"/proc/$pid/gid_map"
+    echo go >"$fifo"
+    wait "$pid"
+}
+
+# A new user namespace, then (once the maps are written and the fifo
+# says so) root in it, without an exec in between: an exec while our host
+# uid is unmapped there would drop every capability, setresuid with them.
+USERNS_ROOT='
+import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER
+    sys.exit("unshare: " + os.strerror(ctypes.get_errno()))
+open(sys.argv[1]).read()
+os.setgroups([])
+os.setresgid(0, 0, 0)
+os.setresuid(0, 0, 0)
+os.execvp(sys.argv[2], sys.argv[2:])
+'
+
+userns_of_its_own() {
+    [[ $(ns_of "$1" user) != "$(ns_of self user)" ]]
+}
+
+@test "in a user namespace with a subordinate range: owners and capabilities land in the range on the host" {
+    local bin store ref="127.0.0.1:$REGISTRY_PORT/xattrs:1"
+    bin=$(public_bin)
+    store="$(public_tmp)/store-$BATS_TEST_NUMBER"
+    run -0 in_userns env HOME=/nonexistent "$bin/imgpull" --store "$store" "$ref"
+    run --separate-stderr in_userns "$bin/imgunpack" --store "$store" "$ref"
+    assert_status 0
+    root=$output
+    # What the host's kernel reports: the namespace's ids, moved by 200000.
+    assert_equal "$(stat -c '%u %g' "$root" "$root/bin/busybox" | tr '\n' ' ')" "200000 200000 200000 200000 "
+    assert_equal "$(stat -c '%a %u %g' "$root/etc/note")" "4755 201234 200099"
+    # 70000 is outside the namespace: nobody's there, 265534 here.
+    assert_equal "$(stat -c '%a %u %g' "$root/far")" "755 265534 265534"
+    assert_equal "$stderr" "imgunpack: gave 1 file(s) of '$ref' to nobody, their owners being outside the ids given, first 'far' (70000:70001)"
+    # The kernel recorded the capability for the namespace's root.
+    assert_equal "$(capability_of "$root/opt/cap/busybox")" "0100000300200000000000000000000000000000400d0300"
+    assert_equal "$(xattrs_of "$root/etc/note")" 'user.origin="isokit test"'
+    assert_equal "$(xattrs_of "$root/ovl/gone")" ""
 }

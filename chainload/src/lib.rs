@@ -21,7 +21,8 @@
 //! * [`sys`]: thin wrappers for the few system calls nix lacks;
 //! * [`creds`]: the capability and keyring calls nix lacks;
 //! * [`Arena`]: a bump allocator for the tools that exec within a
-//!   millisecond (pivot, capdrop).
+//!   millisecond (pivot, capdrop);
+//! * [`xattr`]: extended attributes of an open file, which nix lacks.
 
 mod ancestry;
 mod arena;
@@ -36,6 +37,7 @@ mod signals;
 mod size;
 pub mod sys;
 mod trace;
+pub mod xattr;
 
 pub use ancestry::{ancestor_in_other_namespace, own_namespaces, Ancestor};
 pub use arena::Arena;

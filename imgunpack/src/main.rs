@@ -2,9 +2,11 @@
 //! into place; print its path.
 #![forbid(unsafe_code)]
 
+mod ids;
 mod inroot;
 mod layer;
 mod unpack;
+mod xattrs;
 
 use std::ffi::OsString;
 use std::fs;
@@ -24,7 +26,7 @@ use nix::sys::stat::Mode;
     usage = "[OPTIONS] REF",
     help_triggers("-h", "--help"),
     example = "Unpack a pulled image and list its root:\n  $ ls \"$(imgunpack localhost:5000/demo:1)\"",
-    note = "Prints STORE/rootfs/HEX (the manifest digest), made aside and renamed\ninto place; an image already unpacked is not made again.\nISOKIT_TRACE=1 prints the layers applied. The manual: man imgunpack.",
+    note = "Prints STORE/rootfs/HEX (the manifest digest), made aside and renamed\ninto place; an image already unpacked is not made again.\nOwners outside --map-ids go to nobody (65534), counted on stderr.\nISOKIT_TRACE=1 prints the layers applied and the attributes left out.\nThe manual: man imgunpack.",
     error_code(125, "imgunpack failed (not in the store, a layer refused or not matching)")
 )]
 /// Unpack a stored image into a root filesystem no layer can escape.
@@ -35,6 +37,9 @@ struct Options {
     /// create the device nodes a layer holds (as root only)
     #[argh(switch)]
     devices: bool,
+    /// ids C:H:N: give container ids C..C+N-1 as H..H+N-1 (root; repeatable)
+    #[argh(option, arg_name = "C:H:N", from_str_fn(map_range))]
+    map_ids: Vec<ids::Range>,
     /// print the version and exit
     #[argh(switch)]
     version: bool,
@@ -53,22 +58,31 @@ impl Chained for Options {
     }
 }
 
+fn map_range(text: &str) -> Result<ids::Range, String> {
+    text.parse()
+}
+
 fn main() -> ExitCode {
     chainload::main("imgunpack", run)
 }
 
 fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&options.reference).map_err(|err| chainload::usage(chainload::describe(&err)))?;
+    let as_root = nix::unistd::geteuid().is_root();
+    if !as_root && !options.map_ids.is_empty() {
+        return Err(chainload::usage("--map-ids needs root, or root in a user namespace"));
+    }
     let store = Store::open(&imgstore::default_dir(options.store))?;
     let name = reference.name();
     let manifest = store.lookup(&name)?;
     let rootfs = store.dir().join("rootfs");
-    let target = rootfs.join(manifest.hex());
+    let target = rootfs.join(format!("{}{}", manifest.hex(), ids::suffix(&options.map_ids)));
     if !target.is_dir() {
         let layers = unpack::layers(&store, &manifest)?;
         fs::create_dir_all(&rootfs).with_context(|| format!("create '{}'", rootfs.display()))?;
         let aside = rootfs.join(format!(".{}.{}", manifest.hex(), std::process::id()));
-        let layer_options = layer::Options { devices: options.devices, as_root: nix::unistd::geteuid().is_root() };
+        let owners = if as_root { Some(ids::Owners::new(options.map_ids)?) } else { None };
+        let layer_options = layer::Options { devices: options.devices, as_root, owners };
         let result = make(&store, &aside, &target, &layers, &layer_options).with_context(|| format!("unpack '{name}'"));
         if result.is_err() {
             // remove_dir_all does not follow symlinks: a hostile layer's
@@ -82,6 +96,20 @@ fn run(tool: &Tool, options: Options, _tail: Vec<OsString>) -> anyhow::Result<Ex
                 report.skipped_devices.len(),
                 first.display()
             );
+        }
+        if let Some((path, uid, gid)) = report.given_to_nobody.first() {
+            eprintln!(
+                "imgunpack: gave {} file(s) of '{name}' to nobody, their owners being outside the ids given, first '{}' ({uid}:{gid})",
+                report.given_to_nobody.len(),
+                path.display()
+            );
+        }
+        for (path, attribute, why) in &report.skipped_xattrs {
+            tool.trace(format_args!(
+                "left out attribute {} of '{}': {why}",
+                attribute.to_string_lossy(),
+                path.display()
+            ));
         }
         tool.trace(format_args!(
             "{name}: {} layers, {} entries into {}",

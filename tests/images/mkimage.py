@@ -13,8 +13,12 @@ or an index of images already in the layout:
   {"ref": "multi", "index": ["demo", "arm"]}
 
 ENTRY: {"name": "a/b", "type": "file|dir|symlink|link|fifo|char|block",
-        "data": "text", "target": "t", "mode": 420, "uid": 0, "gid": 0,
-        "major": 1, "minor": 1}. Names are written as given, `..` and
+        "data": "text", "from": "/host/file", "target": "t", "mode": 420,
+        "uid": 0, "gid": 0, "major": 1, "minor": 1,
+        "xattrs": {"user.x": "text", "security.capability": "0x0100..."}}.
+"from" takes the data from a host file. An xattr value starting with 0x
+is hex bytes; each becomes a SCHILY.xattr.NAME PAX record, as GNU tar and
+Go's archive/tar write them. Names are written as given, `..` and
 absolute ones included: that is what the hostile layers are for.
 """
 import hashlib
@@ -62,7 +66,16 @@ def tar_layer(spec):
             info.mtime = 1700000000
             info.linkname = entry.get("target", "")
             info.devmajor, info.devminor = entry.get("major", 0), entry.get("minor", 0)
-            data = entry.get("data", "").encode()
+            if "from" in entry:
+                with open(entry["from"], "rb") as f:
+                    data = f.read()
+            else:
+                data = entry.get("data", "").encode()
+            for name, value in entry.get("xattrs", {}).items():
+                raw = bytes.fromhex(value[2:]) if value.startswith("0x") else value.encode()
+                # tarfile writes a str that is not valid UTF-8 back as the
+                # bytes it came from (hdrcharset=BINARY), as binary values need.
+                info.pax_headers["SCHILY.xattr." + name] = raw.decode("utf-8", "surrogateescape")
             info.size = len(data) if info.type == tarfile.REGTYPE else 0
             tar.addfile(info, io.BytesIO(data) if info.size else None)
     return out.getvalue()
