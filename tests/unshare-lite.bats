@@ -429,3 +429,69 @@ init_privileges() {
     [[ ${lines[0]} != *"$BIN"* && ${lines[0]} != *--pid* ]] || fail "${lines[0]}"
     assert_equal "${lines[1]}" unshare-lite
 }
+
+# --join: existing namespaces, entered with setns(2). The namespace joined
+# is one the test made inside its sandbox: util-linux unshare binds a new
+# network namespace onto a file (gone with the sandbox's mount namespace).
+
+@test "--join net=FILE: the command is in that network namespace (inode from the kernel), with and without --pid" {
+    local ns="$BATS_TEST_TMPDIR/netns"
+    touch "$ns"
+    run sandboxed sh -c 'unshare --net="$1" true || exit 9
+        want=$(stat -L -c %i "$1")
+        echo "host $(stat -L -c %i /proc/self/ns/net) want $want"
+        a=$(unshare-lite --join net="$1" --mount -- stat -L -c %i /proc/self/ns/net)
+        b=$(unshare-lite --join net="$1" --pid -- stat -L -c %i /proc/self/ns/net)
+        [ "$a" = "$want" ] && echo exec-same
+        [ "$b" = "$want" ] && echo fork-same' sh "$ns"
+    assert_status 0
+    [[ ${lines[0]} =~ ^host\ ([0-9]+)\ want\ ([0-9]+)$ ]] || fail "$output"
+    [[ ${BASH_REMATCH[1]} != "${BASH_REMATCH[2]}" ]] || fail "the test's namespace is the sandbox's: $output"
+    assert_equal "${lines[1]}" exec-same
+    assert_equal "${lines[2]}" fork-same
+}
+
+@test "--join a sleeping process's /proc/PID/ns: net and uts together; the namespace fds never reach the command" {
+    run sandboxed sh -c 'unshare --uts --net sh -c "hostname joined-box; exec sleep 30" & child=$!
+        until [ "$(cat /proc/$child/comm)" = sleep ]; do sleep 0.05; done
+        target=$child
+        unshare-lite --join net=/proc/$target/ns/net --join uts=/proc/$target/ns/uts --pid -- sh -c "
+            [ \$(stat -L -c %i /proc/self/ns/net) = $(stat -L -c %i /proc/$target/ns/net) ] && echo net-same
+            hostname
+            for fd in /proc/self/fd/*; do readlink \$fd; done | grep -E \"^(mnt|uts|ipc|net|pid|cgroup|user|time):\\[\" || echo no-ns-fd"
+        rc=$?; kill $child; exit $rc'
+    assert_status 0
+    assert_equal "$output" $'net-same\njoined-box\nno-ns-fd'
+}
+
+@test "--join refuses a wrong type, a file that is no namespace, join+new, twice: 125, one line, nothing run" {
+    local ns="$BATS_TEST_TMPDIR/netns" marker="$BATS_TEST_TMPDIR/ran"
+    touch "$ns"
+    local args expected
+    while IFS='|' read -r args expected; do
+        run --separate-stderr sandboxed sh -c "unshare --net=$ns true && unshare-lite $args -- touch $marker"
+        [[ $status == 125 ]] || fail "'$args' exited $status"
+        [[ ! -e $marker ]] || fail "'$args' ran the command"
+        [[ ${stderr_lines[0]} == "unshare-lite: $expected" ]] || fail "'$args' said: $stderr"
+    done <<EOF2
+--join uts=$ns|join '$ns': a net namespace, not uts
+--join net=/etc/hostname|join '/etc/hostname': not a namespace file (expected /proc/PID/ns/net or a bind mount of one)
+--join net=$ns --net|--join net and a new net namespace: choose one
+--join mnt=/proc/self/ns/mnt --all|--join mnt and a new mnt namespace: choose one
+--join net=$ns --join net=$ns|--join net is given twice
+--join net=$ns --user|--join net cannot follow a new user namespace (--user): join the user namespace that owns it instead (--join user=...)
+--join ipc=/nonexistent|open namespace '/nonexistent': No such file or directory
+--join network=$ns|error parsing option '--join' with value 'network=$ns': --join 'network=$ns': unknown namespace type 'network' (mnt uts ipc net pid cgroup user time)
+EOF2
+}
+
+@test "--join pid forks: the command is in the joined PID namespace; ISOKIT_TRACE says what was joined" {
+    run --separate-stderr sandboxed sh -c 'unshare --pid --fork --kill-child --mount-proc sleep 30 & child=$!
+        until target=$(pgrep -P $child -x sleep); do sleep 0.05; done
+        ISOKIT_TRACE=1 unshare-lite --join pid=/proc/$target/ns/pid -- sh -c "
+            [ \$(stat -L -c %i /proc/self/ns/pid) = $(stat -L -c %i /proc/$target/ns/pid) ] && echo pid-same"
+        rc=$?; kill $child; exit $rc'
+    assert_status 0
+    assert_equal "$output" pid-same
+    [[ $stderr =~ ^unshare-lite:\ joined\ pid=/proc/[0-9]+/ns/pid\;\ init\ pid\ [0-9]+$ ]] || fail "$stderr"
+}

@@ -84,3 +84,17 @@ pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::R
 pub fn default_action(signal: nix::sys::signal::Signal) -> nix::Result<()> {
     set_disposition(signal as libc::c_int, Disposition::Default)
 }
+
+/// The type of the namespace an nsfs fd refers to, as its CLONE_NEW* bit:
+/// ioctl(NS_GET_NSTYPE) (ioctl_ns(2), Linux 4.11). Unlike readlink of
+/// /proc/self/fd/N, it does not depend on how the file was reached (a bind
+/// mount such as /run/netns/x reads as its path there).
+pub fn namespace_type(fd: std::os::fd::BorrowedFd) -> nix::Result<libc::c_int> {
+    /// _IO(0xb7, 0x3), <linux/nsfs.h>.
+    const NS_GET_NSTYPE: libc::c_ulong = (0xb7 << 8) | 0x3;
+    use std::os::fd::AsRawFd;
+    // SAFETY: NS_GET_NSTYPE takes no argument and writes no memory; the fd
+    // is borrowed, so it stays open for the call.
+    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    nix::errno::Errno::result(kind)
+}
