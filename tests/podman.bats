@@ -157,6 +157,23 @@ check_exec_tty() {
     pod "$1" rm -f -t 0 "$id" >/dev/null
 }
 
+# --network container:OTHER: podman gives the runtime OTHER's namespace as
+# /proc/PID/ns/net, PID the one the runtime reported for OTHER (for
+# isokit-oci the launcher, in the host's namespaces). Both containers
+# read their network namespace from the kernel; it must be one, and not
+# the host's.
+check_network_container() {
+    local other want
+    other=$(pod "$1" run -d --network none "$IMAGE" sleep 1000)
+    want=$(pod "$1" exec "$other" stat -L -c %i /proc/self/ns/net)
+    [[ $want =~ ^[0-9]+$ ]] || fail "no inode from $other: $want"
+    [[ $want != $(stat -L -c %i /proc/self/ns/net) ]] || fail "$other is in the host's network namespace"
+    run pod "$1" run --rm --network "container:$other" "$IMAGE" sh -c 'stat -L -c %i /proc/self/ns/net; ls /sys/class/net'
+    assert_status 0
+    assert_equal "$output" "$want"$'\nlo'
+    pod "$1" rm -f -t 0 "$other" >/dev/null
+}
+
 runtime_path() {
     if [[ $1 == runc ]]; then echo "$BATS_FILE_TMPDIR/wrap/runc/runc"; else echo "$BATS_FILE_TMPDIR/wrap/isokit/isokit-oci"; fi
 }
@@ -173,3 +190,5 @@ runtime_path() {
 @test "runc: run -it gives a terminal of the container's own, exit 7" { check_tty runc; }
 @test "isokit-oci: exec -it" { check_exec_tty isokit; }
 @test "runc: exec -it" { check_exec_tty runc; }
+@test "isokit-oci: run --network container:OTHER shares OTHER's network namespace" { check_network_container isokit; }
+@test "runc: run --network container:OTHER shares OTHER's network namespace" { check_network_container runc; }
