@@ -495,3 +495,41 @@ EOF2
     assert_equal "$output" pid-same
     [[ $stderr =~ ^unshare-lite:\ joined\ pid=/proc/[0-9]+/ns/pid\;\ init\ pid\ [0-9]+$ ]] || fail "$stderr"
 }
+
+# --cgroup-dir: the init is born in a cgroup v2 directory (clone3 with
+# CLONE_INTO_CGROUP). On this hybrid host cgroup2 is the unified mount
+# (hugetlb only); a child cgroup made there is enough to place a process.
+unified_cgroup_mount() {
+    awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo
+}
+
+@test "--cgroup-dir: the init and the command start in the cgroup v2 directory, as the kernel shows them" {
+    local mount
+    mount=$(unified_cgroup_mount)
+    [[ -n $mount ]] || skip "no cgroup2 mount on this host"
+    local dir="$mount/isokit-cgdir-$BATS_ROOT_PID"
+    mkdir "$dir"
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 unshare-lite --pid --mount-proc --cgroup-dir "$dir" -- \
+        sh -c 'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/1/cgroup'
+    rmdir "$dir"
+    assert_status 0
+    assert_equal "$output" "0::/isokit-cgdir-$BATS_ROOT_PID"$'\n'"0::/isokit-cgdir-$BATS_ROOT_PID"
+    [[ $stderr =~ ^unshare-lite:\ new\ mnt,pid\;\ init\ pid\ [0-9]+\ in\ cgroup\ $dir$ ]] || fail "$stderr"
+}
+
+@test "--cgroup-dir refuses a v1 or missing directory, and a launch without a fork: 125, nothing run" {
+    local marker="$BATS_TEST_TMPDIR/ran" v1
+    v1=$(awk '$9 == "cgroup" {print $5; exit}' /proc/self/mountinfo)
+    local args expected
+    while IFS='|' read -r args expected; do
+        [[ -n $args ]] || continue
+        run --separate-stderr sandboxed sh -c "unshare-lite $args -- touch $marker"
+        [[ $status == 125 ]] || fail "'$args' exited $status"
+        [[ ! -e $marker ]] || fail "'$args' ran the command"
+        [[ ${stderr_lines[0]} == "unshare-lite: $expected" ]] || fail "'$args' said: $stderr"
+    done <<EOF2
+--cgroup-dir /sys/fs/cgroup|--cgroup-dir requires --pid (or --join pid): only the init is started in the cgroup
+--pid --cgroup-dir /nonexistent|open cgroup directory '/nonexistent': No such file or directory
+${v1:+--pid --cgroup-dir $v1}|cgroup directory '$v1': not on cgroup2 (CLONE_INTO_CGROUP needs a cgroup v2 directory)
+EOF2
+}

@@ -2,6 +2,7 @@
 //! line inside them. With --pid, fork a PID-1 init that runs it.
 #![forbid(unsafe_code)]
 
+mod cgroupdir;
 mod init;
 mod join;
 mod mapper;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use chainload::Tool;
 use nix::unistd::getpid;
 
+use cgroupdir::CgroupDir;
 use join::{Joins, Kind};
 use options::{Options, Plan};
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
 fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
     let mut joins = Joins::open(&plan.joins)?;
+    let cgroup_dir = plan.cgroup_dir.as_deref().map(CgroupDir::open).transpose()?;
 
     // setns(2): joining a user namespace first gives the capabilities the
     // other joins need, over the namespaces it owns.
@@ -42,7 +45,7 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     joins.enter(Kind::Pid)?;
     namespaces::prepare_for_children(plan.pid, plan.time)?;
     if plan.forks() {
-        return init::launch(tool, &plan, joins, &tail);
+        return init::launch(tool, &plan, joins, cgroup_dir, &tail);
     }
     if plan.time.is_some() {
         namespaces::join_time_for_children()?;

@@ -70,6 +70,10 @@ pub struct Options {
     /// mount a fresh /proc (implies --mount)
     #[argh(switch)]
     mount_proc: bool,
+    /// DIR: start the init in this cgroup v2 directory (clone3
+    /// CLONE_INTO_CGROUP; requires --pid)
+    #[argh(option, arg_name = "DIR")]
+    cgroup_dir: Option<PathBuf>,
     /// FILE: write the init's PID before PROG runs
     #[argh(option, arg_name = "FILE")]
     pidfile: Option<PathBuf>,
@@ -166,6 +170,8 @@ pub struct Plan {
     pub propagation: Propagation,
     pub mount_proc: bool,
     pub pidfile: Option<PathBuf>,
+    /// The cgroup v2 directory the init starts in.
+    pub cgroup_dir: Option<PathBuf>,
 }
 
 /// Longest hostname the kernel accepts (HOST_NAME_MAX).
@@ -204,6 +210,14 @@ impl Options {
             // setsid(2) fails for a process group leader, which a command
             // started from a shell is; the init's child never is.
             return Err(usage("--new-session requires --pid"));
+        }
+        if self.cgroup_dir.is_some() && !pid && !joins_pid {
+            // Only a new process can start in a cgroup; without a fork,
+            // this process would have to be moved (cgset does that).
+            return Err(usage("--cgroup-dir requires --pid (or --join pid): only the init is started in the cgroup"));
+        }
+        if matches!(&self.cgroup_dir, Some(path) if path.as_os_str().is_empty()) {
+            return Err(usage("--cgroup-dir needs a directory"));
         }
         if self.mount_proc && matches!(self.propagation, Some(Propagation::Shared | Propagation::Unchanged)) {
             // The new /proc would propagate to the caller's namespace and
@@ -249,6 +263,7 @@ impl Options {
             propagation: self.propagation.unwrap_or(Propagation::Private),
             mount_proc: self.mount_proc,
             pidfile: self.pidfile.clone(),
+            cgroup_dir: self.cgroup_dir.clone(),
         })
     }
 }
@@ -406,6 +421,8 @@ mod tests {
         assert!(plan(&["--new-session", "true"]).is_err());
         assert!(plan(&["--mount-proc", "--propagation", "shared", "true"]).is_err());
         assert!(plan(&["--pid", "--new-session", "true"]).is_ok());
+        assert!(plan(&["--cgroup-dir", "/sys/fs/cgroup/x", "true"]).is_err());
+        assert!(plan(&["--pid", "--cgroup-dir", "/sys/fs/cgroup/x", "true"]).is_ok());
     }
 
     #[test]
