@@ -9,6 +9,7 @@ mod mapper;
 mod namespaces;
 mod options;
 mod procfile;
+mod subids;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use nix::unistd::getpid;
 use cgroupdir::CgroupDir;
 use join::{Joins, Kind};
 use options::{Options, Plan};
+use subids::SubIds;
 
 fn main() -> ExitCode {
     chainload::main("unshare-lite", run)
@@ -34,12 +36,14 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     let plan = options.plan()?;
     let mut joins = Joins::open(&plan.joins)?;
     let cgroup_dir = plan.cgroup_dir.as_deref().map(CgroupDir::open).transpose()?;
+    // The ranges are read before anything is made: no range, no namespace.
+    let subids = if plan.map_subids { Some(SubIds::of_caller()?) } else { None };
 
     // setns(2): joining a user namespace first gives the capabilities the
     // other joins need, over the namespaces it owns.
     joins.enter(Kind::User)?;
     if plan.user {
-        namespaces::enter_user(plan.map)?;
+        namespaces::enter_user(plan.map, subids)?;
     }
     // A joined PID namespace, like a new one, is pid_for_children only.
     joins.enter(Kind::Pid)?;

@@ -64,6 +64,10 @@ pub struct Options {
     /// UID: map the caller's uid and gid to UID (implies --user)
     #[argh(option, arg_name = "UID")]
     map_user: Option<u32>,
+    /// caller as 0, its /etc/subuid and /etc/subgid range as 1..N, by
+    /// newuidmap/newgidmap (implies --user)
+    #[argh(switch)]
+    map_subids: bool,
     /// MODE of /: private (default), slave, shared, unchanged
     #[argh(option, arg_name = "MODE", from_str_fn(parse_propagation))]
     propagation: Option<Propagation>,
@@ -159,6 +163,8 @@ pub struct Plan {
     pub namespaces: CloneFlags,
     pub user: bool,
     pub map: Option<IdMap>,
+    /// Map the caller's subordinate ranges (newuidmap, newgidmap).
+    pub map_subids: bool,
     pub pid: bool,
     /// Existing namespaces to enter, at most one of each type, none of a
     /// type also made new.
@@ -184,7 +190,7 @@ impl Options {
         let mount = self.mount || all || self.mount_proc;
         let uts = self.uts || all;
         let pid = self.pid || all;
-        let user = self.user || self.map_root || self.map_user.is_some();
+        let user = self.user || self.map_root || self.map_user.is_some() || self.map_subids;
         let time = self.time;
 
         if self.hostname.is_some() && !uts {
@@ -196,8 +202,8 @@ impl Options {
                 return Err(usage(format!("invalid hostname '{name}': must be 1 to {HOST_NAME_MAX} bytes")));
             }
         }
-        if self.map_root && self.map_user.is_some() {
-            return Err(usage("--map-root and --map-user are mutually exclusive"));
+        if [self.map_root, self.map_user.is_some(), self.map_subids].iter().filter(|&&given| given).count() > 1 {
+            return Err(usage("--map-root, --map-user and --map-subids are mutually exclusive"));
         }
         if self.propagation.is_some() && !mount {
             return Err(usage("--propagation requires --mount"));
@@ -253,6 +259,7 @@ impl Options {
             namespaces,
             user,
             map: inside.map(|inside| IdMap { inside, outside_uid: Uid::current(), outside_gid: Gid::current() }),
+            map_subids: self.map_subids,
             pid,
             joins: self.join.clone(),
             as_pid1: self.as_pid1,
@@ -413,6 +420,8 @@ mod tests {
     #[test]
     fn conflicting_and_dependent_options_are_refused() {
         assert!(plan(&["--map-root", "--map-user", "5", "true"]).is_err());
+        assert!(plan(&["--map-root", "--map-subids", "true"]).is_err());
+        assert!(plan(&["--map-subids", "true"]).is_ok_and(|plan| plan.user && plan.map_subids));
         assert!(plan(&["--as-pid1", "true"]).is_err());
         assert!(plan(&["--propagation", "slave", "true"]).is_err());
         assert!(plan(&["--monotonic", "5", "true"]).is_err());
