@@ -99,3 +99,24 @@ run_in_child_cgroup() {
     run grep '^oom_kill ' "$CG/memory.events"
     assert_equal "$output" "oom_kill 0"
 }
+
+# unshare-lite --cgroup-dir (issue 17): the init is born in the cgroup with
+# clone3(CLONE_INTO_CGROUP), never moved there. The command reads its own
+# cgroup and PID 1's (the init's) from the kernel, before anything could
+# have moved them.
+@test "unshare-lite --cgroup-dir: the init and its command are in the cgroup from their first instruction" {
+    mkdir "$CG"
+    run unshare-lite --pid --mount-proc --cgroup-dir "$CG" -- sh -c 'cat /proc/self/cgroup /proc/1/cgroup'
+    assert_status 0
+    assert_equal "$output" "0::/${CG#/sys/fs/cgroup/}"$'\n'"0::/${CG#/sys/fs/cgroup/}"
+}
+
+@test "cgset without a command makes the cgroup and its limit; unshare-lite --cgroup-dir starts the init in it" {
+    local name=v2-host-cgdir-$$
+    cgset --name "$name" --memory 64M
+    run unshare-lite --pid --mount-proc --cgroup-dir "/sys/fs/cgroup/isokit/$name" -- \
+        sh -c 'cat /proc/self/cgroup /proc/1/cgroup; cat /sys/fs/cgroup/isokit/'"$name"'/memory.max'
+    cgset --remove --name "$name"
+    assert_status 0
+    assert_equal "$output" "0::/isokit/$name"$'\n'"0::/isokit/$name"$'\n'67108864
+}

@@ -27,6 +27,7 @@ oci() {
 
 teardown() {
     isokit-oci --root "$STATE" delete --force "$ID" 2>/dev/null || true
+    isokit-oci --root "$STATE" delete --force "$ID-b" 2>/dev/null || true
     cgset --remove --name "$PARENT" 2>/dev/null || true
 }
 
@@ -313,4 +314,90 @@ JSON
     run awk '{print $1}' <<<"$output"
     assert_equal "$(sed -n '2,8p' <<<"$output" | xargs -n1 basename | tr '\n' ' ')" \
         "cgset unshare-lite netns-setup pivot capdrop scfilter isokit-oci "
+}
+
+# second_bundle JQ_FILTER: bundle B ($BUNDLE-b, container $ID-b) with this
+# test's config changed by JQ_FILTER, and its own cgroup.
+second_bundle() {
+    mkdir -p "$BUNDLE-b"
+    ln -sfn "$OCI_ROOTFS" "$BUNDLE-b/rootfs"
+    jq --arg cg "/$CG-b" ".linux.cgroupsPath = \$cg | $1" "$BUNDLE/config.json" >"$BUNDLE-b/config.json"
+}
+
+@test "namespaces[].path: a container joins another's network namespace (as podman --network container:X names it)" {
+    write_config '["sleep", "1000"]'
+    create
+    oci start "$ID"
+    local pid_a proc_a
+    pid_a=$(cat "$BATS_TEST_TMPDIR/pid")
+    proc_a=$(process_of "$pid_a")
+    # podman names X's namespace by the pid the runtime reported: the
+    # launcher, which is in the host's namespaces.
+    second_bundle ".linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$pid_a/ns/net\" else . end)"
+    oci create --bundle "$BUNDLE-b" --pid-file "$BATS_TEST_TMPDIR/pid-b" "$ID-b" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err-b" ||
+        fail "$(cat "$BATS_TEST_TMPDIR/err-b")"
+    oci start "$ID-b"
+    local proc_b
+    proc_b=$(process_of "$(cat "$BATS_TEST_TMPDIR/pid-b")")
+    wait_for grep -qx sleep "/proc/$proc_b/comm"
+    [[ $(ns_of "$proc_a" net) != $(ns_of $$ net) ]] || fail "A is in the host's network"
+    assert_equal "$(ns_of "$proc_b" net)" "$(ns_of "$proc_a" net)"
+    # Everything else of B is its own.
+    for ns in mnt pid uts ipc; do
+        [[ $(ns_of "$proc_b" $ns) != $(ns_of "$proc_a" $ns) ]] || fail "$ns namespace shared with A"
+    done
+    # The joined namespace was not set up again: still only lo, A's.
+    run nsenter --target "$proc_b" --net ip -o link show
+    assert_equal "$(wc -l <<<"$output")" 1
+    oci delete --force "$ID-b"
+    [[ ! -e $STATE/$ID-b ]] || fail "state of B left"
+}
+
+@test "namespaces[].path naming the host's own namespace, or a mount namespace, is refused at create, nothing left" {
+    write_config '["true"]'
+    sed -i "s|{\"type\": \"network\"}|{\"type\": \"network\", \"path\": \"/proc/$$/ns/net\"}|" "$BUNDLE/config.json"
+    create_refused "^isokit-oci: config.json: linux.namespaces: '/proc/$$/ns/net' is the host's network namespace (leave the namespace out to share it)$"
+    nothing_left
+    write_config '["true"]'
+    sed -i "s|{\"type\": \"mount\"}|{\"type\": \"mount\", \"path\": \"/proc/$$/ns/mnt\"}|" "$BUNDLE/config.json"
+    create_refused "joining the mount namespace '/proc/$$/ns/mnt' is not supported"
+    nothing_left
+}
+
+@test "a bind whose destination escapes through a symlink in the rootfs lands inside the root; the host's /etc is not covered" {
+    local rootfs="$BATS_TEST_TMPDIR/rootfs-links" volume="$BATS_TEST_TMPDIR/volume"
+    cp -a "$OCI_ROOTFS" "$rootfs"
+    ln -s /etc "$rootfs/etc2"
+    ln -s ../../../../../../etc "$rootfs/etc3"
+    mkdir -p "$volume"
+    echo from-volume >"$volume/isokit-marker-$BATS_ROOT_PID"
+    ln -sfn "$rootfs" "$BUNDLE/rootfs"
+    local dest
+    for dest in /etc2 /etc3; do
+        write_config '["sleep", "1000"]'
+        jq --arg src "$volume" --arg dst "$dest" \
+            '.mounts += [{"destination": $dst, "type": "bind", "source": $src, "options": ["rbind", "ro"]}]' \
+            "$BUNDLE/config.json" >"$BUNDLE/c" && mv "$BUNDLE/c" "$BUNDLE/config.json"
+        if ! create; then
+            # Refused: one line, nothing left.
+            assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/err")" 1
+            nothing_left
+            continue
+        fi
+        oci start "$ID"
+        local proc
+        proc=$(process_of "$(cat "$BATS_TEST_TMPDIR/pid")")
+        wait_for grep -qx sleep "/proc/$proc/comm"
+        # Inside, the volume covers the image's own /etc ...
+        run nsenter --target "$proc" --mount --root cat "/etc/isokit-marker-$BATS_ROOT_PID"
+        assert_equal "$output" from-volume
+        run awk '$5 == "/etc"' "/proc/$proc/mountinfo"
+        assert_equal "${#lines[@]}" 1
+        # ... the host's /etc is neither covered nor written.
+        [[ ! -e /etc/isokit-marker-$BATS_ROOT_PID ]] || fail "host /etc shows the volume"
+        run awk -v p="$rootfs/etc" '$5 == "/etc" || $5 == p' /proc/self/mountinfo
+        assert_equal "$output" ""
+        oci delete --force "$ID"
+        nothing_left
+    done
 }

@@ -157,6 +157,47 @@ check_exec_tty() {
     pod "$1" rm -f -t 0 "$id" >/dev/null
 }
 
+# --network container:OTHER: podman gives the runtime OTHER's namespace as
+# /proc/PID/ns/net, PID the one the runtime reported for OTHER (for
+# isokit-oci the launcher, in the host's namespaces). Both containers
+# read their network namespace from the kernel; it must be one, and not
+# the host's.
+check_network_container() {
+    local other want
+    other=$(pod "$1" run -d --network none "$IMAGE" sleep 1000)
+    want=$(pod "$1" exec "$other" stat -L -c %i /proc/self/ns/net)
+    [[ $want =~ ^[0-9]+$ ]] || fail "no inode from $other: $want"
+    [[ $want != $(stat -L -c %i /proc/self/ns/net) ]] || fail "$other is in the host's network namespace"
+    run pod "$1" run --rm --network "container:$other" "$IMAGE" sh -c 'stat -L -c %i /proc/self/ns/net; ls /sys/class/net'
+    assert_status 0
+    assert_equal "$output" "$want"$'\nlo'
+    pod "$1" rm -f -t 0 "$other" >/dev/null
+}
+
+# A pod: the infra container's network, IPC and UTS namespaces are joined
+# by the other container (podman gives them as the infra's /proc/PID/ns
+# paths); its PID and mount namespaces stay its own. Read inside both.
+check_pod() {
+    local pod=pod-$1-$$ member infra
+    pod "$1" image exists localhost/isokit-busybox-sleep:test ||
+        pod "$1" import --change 'ENTRYPOINT ["sleep", "1000"]' - localhost/isokit-busybox-sleep:test \
+            < <(tar -C "$(make_rootfs)" -c .) >/dev/null
+    pod "$1" pod create --name "$pod" --network none --infra-image localhost/isokit-busybox-sleep:test >/dev/null
+    member=$(pod "$1" run -d --pod "$pod" "$IMAGE" sleep 1000)
+    infra=$(pod "$1" pod inspect "$pod" --format '{{.InfraContainerID}}')
+    local script='for n in net ipc uts pid mnt; do stat -L -c %i /proc/self/ns/$n; done'
+    local a b
+    a=$(pod "$1" exec "$member" sh -c "$script" | tr '\n' ' ')
+    b=$(pod "$1" exec "$infra" sh -c "$script" | tr '\n' ' ')
+    pod "$1" pod rm -f -t 0 "$pod" >/dev/null
+    read -r -a a <<<"$a"
+    read -r -a b <<<"$b"
+    ((${#a[@]} == 5 && ${#b[@]} == 5)) || fail "member: ${a[*]}; infra: ${b[*]}"
+    assert_equal "${a[*]:0:3}" "${b[*]:0:3}"
+    [[ ${a[3]} != "${b[3]}" && ${a[4]} != "${b[4]}" ]] || fail "pid or mnt shared: ${a[*]} / ${b[*]}"
+    [[ ${a[0]} != $(stat -L -c %i /proc/self/ns/net) ]] || fail "the pod is in the host's network namespace"
+}
+
 runtime_path() {
     if [[ $1 == runc ]]; then echo "$BATS_FILE_TMPDIR/wrap/runc/runc"; else echo "$BATS_FILE_TMPDIR/wrap/isokit/isokit-oci"; fi
 }
@@ -173,3 +214,7 @@ runtime_path() {
 @test "runc: run -it gives a terminal of the container's own, exit 7" { check_tty runc; }
 @test "isokit-oci: exec -it" { check_exec_tty isokit; }
 @test "runc: exec -it" { check_exec_tty runc; }
+@test "isokit-oci: run --network container:OTHER shares OTHER's network namespace" { check_network_container isokit; }
+@test "runc: run --network container:OTHER shares OTHER's network namespace" { check_network_container runc; }
+@test "isokit-oci: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod isokit; }
+@test "runc: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod runc; }

@@ -14,6 +14,9 @@ setup_file() {
     # The default image, made once by nobody (its own image store).
     sandboxed setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/nonexistent \
         ISOKIT_STATE="$tmp/rootless-state-setup" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" -- true
+    if command -v newuidmap >/dev/null; then
+        add_subid_user "$tmp"
+    fi
 }
 
 setup() {
@@ -28,10 +31,38 @@ teardown() {
     rm -rf "$ISOKIT_STATE"
 }
 
+# A user of this file with subordinate ranges of its own, and its own
+# image store: a system user, so useradd allocates no range by itself.
+# Both lines and the user are removed in teardown_file.
+add_subid_user() {
+    export SUB_USER=isokit-sub-$$
+    export SUB_START=$((500000 + ($$ % 1000) * 65536))
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$SUB_USER"
+    SUB_UID=$(id -u "$SUB_USER") SUB_GID=$(id -g "$SUB_USER")
+    export SUB_UID SUB_GID
+    echo "$SUB_USER:$SUB_START:65536" >>/etc/subuid
+    echo "$SUB_USER:$SUB_START:65536" >>/etc/subgid
+    export SUB_IMAGES="$1/rootless-images-sub"
+    sandboxed setpriv --reuid "$SUB_UID" --regid "$SUB_GID" --clear-groups env HOME=/nonexistent \
+        ISOKIT_STATE="$1/rootless-state-sub-setup" ISOKIT_IMAGES="$SUB_IMAGES" "$ROOT/scripts/contain" -- true
+}
+
+teardown_file() {
+    [[ -n ${SUB_USER:-} ]] || return 0
+    sed -i "/^$SUB_USER:$SUB_START:65536\$/d" /etc/subuid /etc/subgid
+    userdel "$SUB_USER"
+}
+
 # contain as nobody, in the sandbox.
 contain_as_nobody() {
     in_sandbox setpriv --reuid 65534 --regid 65534 --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/nonexistent ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" "$@"
+}
+
+# contain as the test's user with subordinate ranges, in the sandbox.
+contain_as_subuser() {
+    in_sandbox setpriv --reuid "$SUB_UID" --regid "$SUB_GID" --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/nonexistent ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$SUB_IMAGES" "$ROOT/scripts/contain" "$@"
 }
 
 @test "without root: the caller is root in a user namespace of its own, lo is up, no cgroup of isokit's" {
@@ -79,3 +110,24 @@ contain_as_nobody() {
     run pgrep -f "slirp4netns.*tap0" -u 65534
     assert_status 1
 }
+
+@test "without root, with /etc/subuid and /etc/subgid ranges: ids 1..N are the range; chown 1000 lands on it; --user nobody works" {
+    [[ -n ${SUB_USER:-} ]] || skip "newuidmap is not installed (scripts/install-deps: uidmap)"
+    local vol
+    vol=$(public_tmp)/subids-volume-$$
+    mkdir "$vol"
+    chown "$SUB_UID:$SUB_GID" "$vol"
+    run contain_as_subuser -v "$vol:/data" -- sh -c 'cat /proc/self/uid_map /proc/self/gid_map; touch /data/f && chown 1000:1000 /data/f && echo chowned'
+    assert_status 0
+    assert_equal "$(awk 'NF == 3 {print $1, $2, $3}' <<<"$output")" \
+        "0 $SUB_UID 1"$'\n'"1 $SUB_START 65536"$'\n'"0 $SUB_GID 1"$'\n'"1 $SUB_START 65536"
+    assert_equal "${lines[4]}" chowned
+    # On the host, the file belongs to the range's id for 1000.
+    assert_equal "$(stat -c %u:%g "$vol/f")" "$((SUB_START + 999)):$((SUB_START + 999))"
+    rm -rf "$vol"
+    # capdrop --user nobody: 65534 is mapped, so setgroups/setgid/setuid work.
+    run contain_as_subuser --user nobody -- sh -c 'id -u; id -g; grep "^Uid:" /proc/self/status'
+    assert_status 0
+    assert_equal "${lines[0]} ${lines[1]}" "65534 65534"
+}
+

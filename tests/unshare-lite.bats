@@ -429,3 +429,107 @@ init_privileges() {
     [[ ${lines[0]} != *"$BIN"* && ${lines[0]} != *--pid* ]] || fail "${lines[0]}"
     assert_equal "${lines[1]}" unshare-lite
 }
+
+# --join: existing namespaces, entered with setns(2). The namespace joined
+# is one the test made inside its sandbox: util-linux unshare binds a new
+# network namespace onto a file (gone with the sandbox's mount namespace).
+
+@test "--join net=FILE: the command is in that network namespace (inode from the kernel), with and without --pid" {
+    local ns="$BATS_TEST_TMPDIR/netns"
+    touch "$ns"
+    run sandboxed sh -c 'unshare --net="$1" true || exit 9
+        want=$(stat -L -c %i "$1")
+        echo "host $(stat -L -c %i /proc/self/ns/net) want $want"
+        a=$(unshare-lite --join net="$1" --mount -- stat -L -c %i /proc/self/ns/net)
+        b=$(unshare-lite --join net="$1" --pid -- stat -L -c %i /proc/self/ns/net)
+        [ "$a" = "$want" ] && echo exec-same
+        [ "$b" = "$want" ] && echo fork-same' sh "$ns"
+    assert_status 0
+    [[ ${lines[0]} =~ ^host\ ([0-9]+)\ want\ ([0-9]+)$ ]] || fail "$output"
+    [[ ${BASH_REMATCH[1]} != "${BASH_REMATCH[2]}" ]] || fail "the test's namespace is the sandbox's: $output"
+    assert_equal "${lines[1]}" exec-same
+    assert_equal "${lines[2]}" fork-same
+}
+
+@test "--join a sleeping process's /proc/PID/ns: net and uts together; the namespace fds never reach the command" {
+    run sandboxed sh -c 'unshare --uts --net sh -c "hostname joined-box; exec sleep 30" & child=$!
+        until [ "$(cat /proc/$child/comm)" = sleep ]; do sleep 0.05; done
+        target=$child
+        unshare-lite --join net=/proc/$target/ns/net --join uts=/proc/$target/ns/uts --pid -- sh -c "
+            [ \$(stat -L -c %i /proc/self/ns/net) = $(stat -L -c %i /proc/$target/ns/net) ] && echo net-same
+            hostname
+            for fd in /proc/self/fd/*; do readlink \$fd; done | grep -E \"^(mnt|uts|ipc|net|pid|cgroup|user|time):\\[\" || echo no-ns-fd"
+        rc=$?; kill $child; exit $rc'
+    assert_status 0
+    assert_equal "$output" $'net-same\njoined-box\nno-ns-fd'
+}
+
+@test "--join refuses a wrong type, a file that is no namespace, join+new, twice: 125, one line, nothing run" {
+    local ns="$BATS_TEST_TMPDIR/netns" marker="$BATS_TEST_TMPDIR/ran"
+    touch "$ns"
+    local args expected
+    while IFS='|' read -r args expected; do
+        run --separate-stderr sandboxed sh -c "unshare --net=$ns true && unshare-lite $args -- touch $marker"
+        [[ $status == 125 ]] || fail "'$args' exited $status"
+        [[ ! -e $marker ]] || fail "'$args' ran the command"
+        [[ ${stderr_lines[0]} == "unshare-lite: $expected" ]] || fail "'$args' said: $stderr"
+    done <<EOF2
+--join uts=$ns|join '$ns': a net namespace, not uts
+--join net=/etc/hostname|join '/etc/hostname': not a namespace file (expected /proc/PID/ns/net or a bind mount of one)
+--join net=$ns --net|--join net and a new net namespace: choose one
+--join mnt=/proc/self/ns/mnt --all|--join mnt and a new mnt namespace: choose one
+--join net=$ns --join net=$ns|--join net is given twice
+--join net=$ns --user|--join net cannot follow a new user namespace (--user): join the user namespace that owns it instead (--join user=...)
+--join ipc=/nonexistent|open namespace '/nonexistent': No such file or directory
+--join network=$ns|error parsing option '--join' with value 'network=$ns': --join 'network=$ns': unknown namespace type 'network' (mnt uts ipc net pid cgroup user time)
+EOF2
+}
+
+@test "--join pid forks: the command is in the joined PID namespace; ISOKIT_TRACE says what was joined" {
+    run --separate-stderr sandboxed sh -c 'unshare --pid --fork --kill-child --mount-proc sleep 30 & child=$!
+        until target=$(pgrep -P $child -x sleep); do sleep 0.05; done
+        ISOKIT_TRACE=1 unshare-lite --join pid=/proc/$target/ns/pid -- sh -c "
+            [ \$(stat -L -c %i /proc/self/ns/pid) = $(stat -L -c %i /proc/$target/ns/pid) ] && echo pid-same"
+        rc=$?; kill $child; exit $rc'
+    assert_status 0
+    assert_equal "$output" pid-same
+    [[ $stderr =~ ^unshare-lite:\ joined\ pid=/proc/[0-9]+/ns/pid\;\ init\ pid\ [0-9]+$ ]] || fail "$stderr"
+}
+
+# --cgroup-dir: the init is born in a cgroup v2 directory (clone3 with
+# CLONE_INTO_CGROUP). On this hybrid host cgroup2 is the unified mount
+# (hugetlb only); a child cgroup made there is enough to place a process.
+unified_cgroup_mount() {
+    awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo
+}
+
+@test "--cgroup-dir: the init and the command start in the cgroup v2 directory, as the kernel shows them" {
+    local mount
+    mount=$(unified_cgroup_mount)
+    [[ -n $mount ]] || skip "no cgroup2 mount on this host"
+    local dir="$mount/isokit-cgdir-$BATS_ROOT_PID"
+    mkdir "$dir"
+    run --separate-stderr sandboxed env ISOKIT_TRACE=1 unshare-lite --pid --mount-proc --cgroup-dir "$dir" -- \
+        sh -c 'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/1/cgroup'
+    rmdir "$dir"
+    assert_status 0
+    assert_equal "$output" "0::/isokit-cgdir-$BATS_ROOT_PID"$'\n'"0::/isokit-cgdir-$BATS_ROOT_PID"
+    [[ $stderr =~ ^unshare-lite:\ new\ mnt,pid\;\ init\ pid\ [0-9]+\ in\ cgroup\ $dir$ ]] || fail "$stderr"
+}
+
+@test "--cgroup-dir refuses a v1 or missing directory, and a launch without a fork: 125, nothing run" {
+    local marker="$BATS_TEST_TMPDIR/ran" v1
+    v1=$(awk '$9 == "cgroup" {print $5; exit}' /proc/self/mountinfo)
+    local args expected
+    while IFS='|' read -r args expected; do
+        [[ -n $args ]] || continue
+        run --separate-stderr sandboxed sh -c "unshare-lite $args -- touch $marker"
+        [[ $status == 125 ]] || fail "'$args' exited $status"
+        [[ ! -e $marker ]] || fail "'$args' ran the command"
+        [[ ${stderr_lines[0]} == "unshare-lite: $expected" ]] || fail "'$args' said: $stderr"
+    done <<EOF2
+--cgroup-dir /sys/fs/cgroup|--cgroup-dir requires --pid (or --join pid): only the init is started in the cgroup
+--pid --cgroup-dir /nonexistent|open cgroup directory '/nonexistent': No such file or directory
+${v1:+--pid --cgroup-dir $v1}|cgroup directory '$v1': not on cgroup2 (CLONE_INTO_CGROUP needs a cgroup v2 directory)
+EOF2
+}

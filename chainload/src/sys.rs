@@ -111,3 +111,68 @@ pub(crate) fn dirent_names(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
         Some(&entry[..end])
     })
 }
+
+/// The type of the namespace an nsfs fd refers to, as its CLONE_NEW* bit:
+/// ioctl(NS_GET_NSTYPE) (ioctl_ns(2), Linux 4.11). Unlike readlink of
+/// /proc/self/fd/N, it does not depend on how the file was reached (a bind
+/// mount such as /run/netns/x reads as its path there).
+pub fn namespace_type(fd: std::os::fd::BorrowedFd) -> nix::Result<libc::c_int> {
+    /// _IO(0xb7, 0x3), <linux/nsfs.h>.
+    const NS_GET_NSTYPE: libc::c_ulong = (0xb7 << 8) | 0x3;
+    use std::os::fd::AsRawFd;
+    // SAFETY: NS_GET_NSTYPE takes no argument and writes no memory; the fd
+    // is borrowed, so it stays open for the call.
+    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    nix::errno::Errno::result(kind)
+}
+
+/// struct clone_args of clone3(2), <linux/sched.h>, up to `cgroup`
+/// (CLONE_ARGS_SIZE_VER2, Linux 5.7). libc has no x86_64 definition.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// CLONE_INTO_CGROUP, <linux/sched.h>: clone3 only (a 64-bit flag).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// fork(2) whose child starts in the cgroup v2 directory `cgroup`:
+/// clone3(2) with CLONE_INTO_CGROUP (Linux 5.7). The child never runs
+/// outside it, and no process is migrated: writing cgroup.procs waits on
+/// cgroup_threadgroup_rwsem, an RCU grace period, which this skips.
+///
+/// The child goes on as a fork child does (same stack, a copy of memory)
+/// and isokit tools are single-threaded (see [`fork`]). One difference
+/// from the C library's fork: the library's cached thread id is not
+/// updated in the child, so raise(3) there would aim at the parent's id
+/// (in the child's own PID namespace, usually no process); abort(3)
+/// still ends the process, and nothing else a single-threaded tool calls
+/// reads that cache.
+pub fn fork_into_cgroup(cgroup: std::os::fd::BorrowedFd) -> nix::Result<nix::unistd::ForkResult> {
+    use std::os::fd::AsRawFd;
+    let mut args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed, alive for
+    // the call; with no stack given the child runs on a copy of this
+    // one, exactly as after fork(2), which the comment above covers.
+    let pid = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    match nix::errno::Errno::result(pid)? {
+        0 => Ok(nix::unistd::ForkResult::Child),
+        child => Ok(nix::unistd::ForkResult::Parent { child: nix::unistd::Pid::from_raw(child as libc::pid_t) }),
+    }
+}

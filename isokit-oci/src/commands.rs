@@ -131,7 +131,7 @@ fn kill_command(root: &Path, command: &Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn containers(root: &Path) -> Vec<Container> {
+pub(crate) fn containers(root: &Path) -> Vec<Container> {
     let Ok(entries) = fs::read_dir(root) else { return Vec::new() };
     let mut ids: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
     ids.sort();

@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use crate::args::{Command, Global};
 use crate::state::{self, Container, Record};
 use crate::translate::{self, Fds};
-use crate::{cgroups, spec, sys};
+use crate::{cgroups, joins, spec, sys};
 
 /// The directory of this binary: the other isokit tools are beside it.
 pub fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -126,7 +126,8 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
     state::check_id(id)?;
     let bundle = fs::canonicalize(command.value("bundle").unwrap_or("."))
         .with_context(|| format!("bundle '{}'", command.value("bundle").unwrap_or(".")))?;
-    let config = read_config(&bundle)?;
+    let mut config = read_config(&bundle)?;
+    joins::resolve(root, &mut config)?;
     let root_path = config.root.as_ref().map(|r| r.path.as_str()).unwrap_or("rootfs");
     let rootfs = fs::canonicalize(bundle.join(root_path)).with_context(|| format!("root.path '{root_path}'"))?;
     let process = config.process.clone().unwrap_or_default();

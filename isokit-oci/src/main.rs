@@ -10,6 +10,7 @@ mod caps;
 mod cgroups;
 mod commands;
 mod gate;
+mod joins;
 mod lifecycle;
 mod spec;
 mod state;

@@ -43,7 +43,8 @@ pub struct Chain {
     pub env: Vec<String>,
     /// The cgroup below isokit/ (cgset --name).
     pub cgroup: String,
-    /// The namespaces made, as nsenter names them (for exec).
+    /// The namespaces made or joined, as nsenter names them (exec enters
+    /// them through the init).
     pub namespaces: Vec<&'static str>,
     pub seccomp: Option<String>,
 }
@@ -92,7 +93,7 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     if !config.domainname.is_empty() {
         bail!("config.json: domainname: not supported by isokit-oci");
     }
-    let namespaces = namespaces(linux)?;
+    let Namespaces { made: namespaces, joined } = namespaces(linux)?;
     let cgroup = cgroup_name(&linux.cgroups_path, ctx.id)?;
 
     let mut cgset = vec![tool(ctx.bin, "cgset"), "--name".into(), cgroup.clone()];
@@ -109,7 +110,16 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
             unshare.push(flag.into());
         }
     }
+    // A joined namespace belongs to its owner (another container, a pod's
+    // infra): it is entered as it is, never set up again (no netns-setup,
+    // sysctl or hostname there).
+    for (kind, path) in &joined {
+        unshare.extend(["--join".into(), format!("{kind}={path}")]);
+    }
     if !config.hostname.is_empty() {
+        if joined.iter().any(|(kind, _)| *kind == "uts") {
+            bail!("config.json: hostname: the uts namespace is joined, and its hostname belongs to its owner");
+        }
         if !namespaces.contains(&"uts") {
             bail!("config.json: hostname: requires a uts namespace");
         }
@@ -129,6 +139,8 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     if !linux.sysctl.is_empty() {
         steps.push(sysctl_step(ctx.bin, linux, &namespaces)?);
     }
+    let mut entered = namespaces;
+    entered.extend(joined.iter().map(|(kind, _)| *kind));
     steps.push(pivot_args(config, linux, ctx)?);
 
     let ProcessSteps { capdrop, scfilter, pty } = process_steps(process, linux.seccomp.is_some(), ctx.fds.console)?;
@@ -146,7 +158,7 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
         command: command(process)?,
         env: process.env.clone(),
         cgroup,
-        namespaces,
+        namespaces: entered,
         seccomp: linux.seccomp.as_ref().map(|s| s.to_string()),
     })
 }
@@ -227,10 +239,19 @@ fn gate_args_checking(process: &Process, fds: &Fds, masked: &[String], readonly:
     gate
 }
 
-/// The namespaces to make. Every container gets its own mount and pid
-/// namespace: pivot needs the first, the init and the start gate the second.
-fn namespaces(linux: &Linux) -> anyhow::Result<Vec<&'static str>> {
+/// The namespaces of linux.namespaces, made new or (with a `path`) joined.
+struct Namespaces {
+    made: Vec<&'static str>,
+    /// Each type with the path unshare-lite --join gets.
+    joined: Vec<(&'static str, String)>,
+}
+
+/// The namespaces to make or join. Every container gets its own mount and
+/// pid namespace: pivot needs the first, the init and the start gate the
+/// second, so those two are never joined.
+fn namespaces(linux: &Linux) -> anyhow::Result<Namespaces> {
     let mut made = Vec::new();
+    let mut joined = Vec::new();
     for ns in &linux.namespaces {
         let kind = match ns.kind.as_str() {
             "mount" => "mnt",
@@ -244,17 +265,31 @@ fn namespaces(linux: &Linux) -> anyhow::Result<Vec<&'static str>> {
             }
             other => bail!("config.json: linux.namespaces: unknown namespace type '{other}'"),
         };
-        if !ns.path.is_empty() {
-            bail!("config.json: linux.namespaces: joining the {} namespace '{}' is not supported (unshare-lite makes new ones only)", ns.kind, ns.path);
+        if made.contains(&kind) || joined.iter().any(|(j, _)| *j == kind) {
+            bail!("config.json: linux.namespaces: the {} namespace is given twice", ns.kind);
         }
-        made.push(kind);
+        if ns.path.is_empty() {
+            made.push(kind);
+            continue;
+        }
+        if matches!(kind, "mnt" | "pid") {
+            bail!(
+                "config.json: linux.namespaces: joining the {} namespace '{}' is not supported (isokit-oci needs a new one)",
+                ns.kind,
+                ns.path
+            );
+        }
+        if !ns.path.starts_with('/') {
+            bail!("config.json: linux.namespaces: the {} namespace path '{}' is not absolute", ns.kind, ns.path);
+        }
+        joined.push((kind, ns.path.clone()));
     }
     for (kind, name) in [("mnt", "mount"), ("pid", "pid")] {
         if !made.contains(&kind) {
             bail!("config.json: linux.namespaces: isokit-oci needs a new {name} namespace");
         }
     }
-    Ok(made)
+    Ok(Namespaces { made, joined })
 }
 
 /// cgroupsPath as the name below isokit/ (cgset makes isokit/NAME in every
@@ -489,7 +524,9 @@ mod tests {
     fn fields_that_cannot_be_honoured_are_refused_by_name() {
         for (from, to, field) in [
             (r#""type":"network""#, r#""type":"bogus""#, "unknown namespace type 'bogus'"),
-            (r#""type":"network""#, r#""type":"network","path":"/proc/1/ns/net""#, "joining the network namespace"),
+            (r#""type":"mount""#, r#""type":"mount","path":"/proc/1/ns/mnt""#, "joining the mount namespace"),
+            (r#""type":"network""#, r#""type":"network","path":"net""#, "path 'net' is not absolute"),
+            (r#""type":"uts""#, r#""type":"uts","path":"/proc/1/ns/uts""#, "hostname"),
             (r#""type":"proc"}"#, r#""type":"nfs"}"#, "mounts[0]"),
             (r#""CAP_KILL"]}"#, r#""CAP_KILL"]},"apparmorProfile":"x""#, "process.apparmorProfile"),
             (r#""hostname":"h""#, r#""hostname":"h","hooks":{"prestart":[{"path":"/x"}]}"#, "hooks"),
@@ -499,6 +536,16 @@ mod tests {
             let err = translate(&config(&text), &ctx()).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(field), "{to}: {err}");
         }
+    }
+
+    #[test]
+    fn a_joined_network_namespace_is_passed_on_and_not_set_up() {
+        let text = BASE.replacen(r#""type":"network""#, r#""type":"network","path":"/proc/42/ns/net""#, 1);
+        let chain = translate(&config(&text), &ctx()).unwrap();
+        assert!(chain.steps[1].join(" ").contains("--join net=/proc/42/ns/net"));
+        assert!(!chain.steps[1].contains(&"--net".to_string()));
+        assert!(!chain.steps.iter().any(|s| s[0] == "/kit/netns-setup"));
+        assert!(chain.namespaces.contains(&"net"));
     }
 
     #[test]

@@ -249,6 +249,16 @@ plan_check_rootless() {
     *) usage_error "--net $net needs root (a veth on a host bridge); without root: --net none, slirp4netns or host" ;;
     esac
     ((${#publish_specs[@]} == 0)) || usage_error "-p needs root (nftables on the host)"
+    # A user with subordinate ranges (/etc/subuid and /etc/subgid) gets them
+    # mapped as 1..N when the uidmap helpers are there (unshare-lite
+    # --map-subids): chown 1000 and --user nobody then work inside.
+    rootless_subids=''
+    local me
+    me="^($(id -un 2>/dev/null || id -u)|$(id -u)):[0-9]+:[1-9]"
+    if command -v newuidmap >/dev/null && command -v newgidmap >/dev/null &&
+        grep -Eq "$me" /etc/subuid 2>/dev/null && grep -Eq "$me" /etc/subgid 2>/dev/null; then
+        rootless_subids=1
+    fi
 }
 
 # An IPv4 address, or something shaped like an IPv6 one (hex and colons).
@@ -376,7 +386,7 @@ plan_chain() {
     # (it could type into the caller's shell with TIOCSTI). Without root, a
     # user namespace first, the caller mapped to root inside.
     chain_unshare=("$ISOKIT_BIN/unshare-lite")
-    [[ -z $rootless ]] || chain_unshare+=(--user --map-root)
+    [[ -z $rootless ]] || chain_unshare+=(--user "$([[ -n ${rootless_subids:-} ]] && echo --map-subids || echo --map-root)")
     chain_unshare+=(--mount --uts --ipc --pid --cgroup --new-session)
     [[ $net != host ]] && chain_unshare+=(--net)
     chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")

@@ -21,6 +21,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 
+use crate::cgroupdir::CgroupDir;
+use crate::join::Joins;
 use crate::namespaces::write_pidfile;
 use crate::options::Plan;
 
@@ -51,7 +53,13 @@ fn waited_signals() -> SigSet {
 /// Fork the init, then relay signals to it until it exits, and return its
 /// status. The launcher stays in the caller's namespaces, so that later
 /// steps (netns-setup) can find the outside through it.
-pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<ExitCode> {
+pub fn launch(
+    tool: &Tool,
+    plan: &Plan,
+    joins: Joins,
+    cgroup: Option<CgroupDir>,
+    tail: &[OsString],
+) -> anyhow::Result<ExitCode> {
     let signals = waited_signals();
     // An ignored SIGCHLD (the caller's, inherited) would make the kernel
     // reap the children itself: no exit status, and a wait forever.
@@ -64,14 +72,24 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
     // getppid() check does not work across a PID namespace: the parent is
     // outside, getppid() is 0).
     let (alive_read, alive_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
-    match sys::fork().context("fork the init")? {
+    let forked = match &cgroup {
+        Some(dir) => sys::fork_into_cgroup(dir.fd.as_fd())
+            .with_context(|| format!("start the init in cgroup '{}' (clone3 CLONE_INTO_CGROUP)", dir.path.display())),
+        None => sys::fork().context("fork the init"),
+    };
+    // The init is in its cgroup now (or was not made): the handle on the
+    // host's cgroup tree is closed on both sides before anything else.
+    let cgroup_shown = cgroup.map(|dir| dir.path);
+    match forked? {
         ForkResult::Child => {
             drop(alive_write);
-            let status = run_init(tool, plan, tail, alive_read);
+            let status = run_init(tool, plan, joins, tail, alive_read);
             std::process::exit(i32::from(status));
         }
         ForkResult::Parent { child } => {
-            drop(alive_read);
+            // The init joins the namespaces; the launcher stays outside
+            // and holds no handle on them.
+            drop((alive_read, joins));
             if let Some(path) = &plan.pidfile {
                 if let Err(err) = write_pidfile(path, child) {
                     let _ = kill(child, Signal::SIGKILL);
@@ -84,7 +102,12 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
                 let _ = waitpid(child, None);
                 return Err(anyhow::Error::new(err).context("start the init"));
             }
-            tool.trace(format_args!("{}; init pid {child}", plan.describe()));
+            match &cgroup_shown {
+                Some(dir) => {
+                    tool.trace(format_args!("{}; init pid {child} in cgroup {}", plan.describe(), dir.display()))
+                }
+                None => tool.trace(format_args!("{}; init pid {child}", plan.describe())),
+            }
             let status = relay_until_exit(&signals, child, false)?;
             drop(alive_write);
             Ok(ExitCode::from(status))
@@ -94,12 +117,12 @@ pub fn launch(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow::Result<Exi
 
 /// PID 1: finish the namespaces, start the command as PID 2, then relay
 /// and reap. Returns the exit status (errors are printed here).
-fn run_init(tool: &Tool, plan: &Plan, tail: &[OsString], alive: OwnedFd) -> u8 {
+fn run_init(tool: &Tool, plan: &Plan, joins: Joins, tail: &[OsString], alive: OwnedFd) -> u8 {
     if let Err(err) = wait_for_launcher(&alive) {
         return report(tool.name(), &err);
     }
     drop(alive);
-    if let Err(err) = sys::set_non_dumpable().and_then(|()| crate::setup_inside(plan)) {
+    if let Err(err) = sys::set_non_dumpable().and_then(|()| crate::setup_inside(plan, joins)) {
         return report(tool.name(), &err);
     }
     if plan.as_pid1 {

@@ -4,7 +4,8 @@
 //! parent namespace, so it cannot write a gid map without first denying
 //! setgroups. A child forked before the unshare stays in the parent
 //! namespace with root's capabilities: it waits for the unshare, writes
-//! /proc/PARENT/{uid,gid}_map, and exits.
+//! /proc/PARENT/{uid,gid}_map, and exits. For --map-subids it runs
+//! newuidmap and newgidmap on PARENT instead (any caller: they are setuid).
 
 use std::os::fd::OwnedFd;
 
@@ -17,8 +18,17 @@ use nix::unistd::{getpid, pipe2, read, write, ForkResult};
 
 use crate::options::IdMap;
 use crate::procfile::write_proc;
+use crate::subids::SubIds;
 
-pub fn enter_user_mapped_from_outside(map: IdMap) -> anyhow::Result<()> {
+/// What the helper writes.
+pub enum Mapping {
+    /// One id inside for the caller's, written by root directly.
+    Ids(IdMap),
+    /// Root inside = the caller, 1..N = its subordinate ranges.
+    SubIds(SubIds),
+}
+
+pub fn enter_user_mapped_from_outside(map: Mapping) -> anyhow::Result<()> {
     // go: parent -> helper, "the namespace exists, map it".
     // verdict: helper -> parent, the error text if the maps failed.
     let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
@@ -57,12 +67,15 @@ pub fn enter_user_mapped_from_outside(map: IdMap) -> anyhow::Result<()> {
     }
 }
 
-fn map_parent_when_told(parent: nix::unistd::Pid, map: IdMap, go: &OwnedFd) -> anyhow::Result<()> {
+fn map_parent_when_told(parent: nix::unistd::Pid, map: Mapping, go: &OwnedFd) -> anyhow::Result<()> {
     let mut byte = [0u8; 1];
     if read(go, &mut byte).context("wait for the user namespace")? == 0 {
         return Ok(()); // the parent's unshare failed; it reports that
     }
-    write_id_maps(&format!("/proc/{parent}"), map)
+    match map {
+        Mapping::Ids(map) => write_id_maps(&format!("/proc/{parent}"), map),
+        Mapping::SubIds(subids) => subids.write_maps(parent),
+    }
 }
 
 fn read_all(fd: &OwnedFd) -> String {

@@ -9,9 +9,10 @@ use anyhow::Context;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 
-use crate::mapper;
+use crate::mapper::{self, Mapping};
 use crate::options::{IdMap, Propagation, TimeOffsets};
 use crate::procfile::write_proc;
+use crate::subids::SubIds;
 
 /// nix 0.30 has no CLONE_NEWTIME (Linux 5.6); the bit comes from libc.
 fn clone_newtime() -> CloneFlags {
@@ -28,12 +29,18 @@ fn clone_newtime() -> CloneFlags {
 /// a short-lived helper forked before the unshare writes the maps from
 /// outside, and setgroups stays allowed: capdrop can then still set
 /// supplementary groups inside.
-pub fn enter_user(map: Option<IdMap>) -> anyhow::Result<()> {
+///
+/// With the caller's subordinate ranges (--map-subids), the same helper
+/// runs newuidmap and newgidmap, whatever the caller.
+pub fn enter_user(map: Option<IdMap>, subids: Option<SubIds>) -> anyhow::Result<()> {
+    if let Some(subids) = subids {
+        return mapper::enter_user_mapped_from_outside(Mapping::SubIds(subids));
+    }
     let Some(map) = map else {
         return unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace");
     };
     if map.outside_uid.is_root() {
-        return mapper::enter_user_mapped_from_outside(map);
+        return mapper::enter_user_mapped_from_outside(Mapping::Ids(map));
     }
     unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
     write_proc("/proc/self/setgroups", "deny")?;

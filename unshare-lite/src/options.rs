@@ -8,12 +8,15 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 
+use crate::join::{parse_join, Join, Kind};
+
 #[derive(FromArgs)]
 #[argh(
     usage = "[OPTIONS] [--] PROG [ARGS...]",
     help_triggers("-h", "--help"),
     example = "A shell in the six namespaces of a container:\n  $ unshare-lite --all --hostname box -- sh -c 'hostname; echo $$'",
     example = "Root of a new user namespace, with a /proc of its own:\n  $ unshare-lite --user --map-root --pid --mount-proc -- id",
+    example = "The network of /run/netns/x, in a mount namespace of its own:\n  $ unshare-lite --join net=/run/netns/x --mount -- ip addr",
     note = "The init keeps only CAP_KILL and shows as 'unshare-lite-init PROG'.\nISOKIT_TRACE=1 prints what was made. The manual: man unshare-lite.",
     error_code(125, "unshare-lite itself failed (bad option, a namespace could not be made)"),
     error_code(126, "PROG was found but could not be executed"),
@@ -48,6 +51,10 @@ pub struct Options {
     /// mount, uts, ipc, net, pid and cgroup together
     #[argh(switch)]
     all: bool,
+    /// TYPE=PATH: join the namespace at PATH (repeatable; TYPE is mnt,
+    /// uts, ipc, net, pid, cgroup, user or time)
+    #[argh(option, arg_name = "TYPE=PATH", from_str_fn(parse_join))]
+    join: Vec<Join>,
     /// NAME: set the hostname (requires --uts)
     #[argh(option, arg_name = "NAME")]
     hostname: Option<String>,
@@ -57,12 +64,20 @@ pub struct Options {
     /// UID: map the caller's uid and gid to UID (implies --user)
     #[argh(option, arg_name = "UID")]
     map_user: Option<u32>,
+    /// caller as 0, its /etc/subuid and /etc/subgid range as 1..N, by
+    /// newuidmap/newgidmap (implies --user)
+    #[argh(switch)]
+    map_subids: bool,
     /// MODE of /: private (default), slave, shared, unchanged
     #[argh(option, arg_name = "MODE", from_str_fn(parse_propagation))]
     propagation: Option<Propagation>,
     /// mount a fresh /proc (implies --mount)
     #[argh(switch)]
     mount_proc: bool,
+    /// DIR: start the init in this cgroup v2 directory (clone3
+    /// CLONE_INTO_CGROUP; requires --pid)
+    #[argh(option, arg_name = "DIR")]
+    cgroup_dir: Option<PathBuf>,
     /// FILE: write the init's PID before PROG runs
     #[argh(option, arg_name = "FILE")]
     pidfile: Option<PathBuf>,
@@ -148,7 +163,12 @@ pub struct Plan {
     pub namespaces: CloneFlags,
     pub user: bool,
     pub map: Option<IdMap>,
+    /// Map the caller's subordinate ranges (newuidmap, newgidmap).
+    pub map_subids: bool,
     pub pid: bool,
+    /// Existing namespaces to enter, at most one of each type, none of a
+    /// type also made new.
+    pub joins: Vec<Join>,
     pub as_pid1: bool,
     pub new_session: bool,
     pub time: Option<TimeOffsets>,
@@ -156,6 +176,8 @@ pub struct Plan {
     pub propagation: Propagation,
     pub mount_proc: bool,
     pub pidfile: Option<PathBuf>,
+    /// The cgroup v2 directory the init starts in.
+    pub cgroup_dir: Option<PathBuf>,
 }
 
 /// Longest hostname the kernel accepts (HOST_NAME_MAX).
@@ -168,7 +190,7 @@ impl Options {
         let mount = self.mount || all || self.mount_proc;
         let uts = self.uts || all;
         let pid = self.pid || all;
-        let user = self.user || self.map_root || self.map_user.is_some();
+        let user = self.user || self.map_root || self.map_user.is_some() || self.map_subids;
         let time = self.time;
 
         if self.hostname.is_some() && !uts {
@@ -180,8 +202,8 @@ impl Options {
                 return Err(usage(format!("invalid hostname '{name}': must be 1 to {HOST_NAME_MAX} bytes")));
             }
         }
-        if self.map_root && self.map_user.is_some() {
-            return Err(usage("--map-root and --map-user are mutually exclusive"));
+        if [self.map_root, self.map_user.is_some(), self.map_subids].iter().filter(|&&given| given).count() > 1 {
+            return Err(usage("--map-root, --map-user and --map-subids are mutually exclusive"));
         }
         if self.propagation.is_some() && !mount {
             return Err(usage("--propagation requires --mount"));
@@ -189,10 +211,19 @@ impl Options {
         if self.as_pid1 && !pid {
             return Err(usage("--as-pid1 requires --pid"));
         }
-        if self.new_session && !pid {
+        let joins_pid = self.join.iter().any(|join| join.kind == Kind::Pid);
+        if self.new_session && !pid && !joins_pid {
             // setsid(2) fails for a process group leader, which a command
             // started from a shell is; the init's child never is.
             return Err(usage("--new-session requires --pid"));
+        }
+        if self.cgroup_dir.is_some() && !pid && !joins_pid {
+            // Only a new process can start in a cgroup; without a fork,
+            // this process would have to be moved (cgset does that).
+            return Err(usage("--cgroup-dir requires --pid (or --join pid): only the init is started in the cgroup"));
+        }
+        if matches!(&self.cgroup_dir, Some(path) if path.as_os_str().is_empty()) {
+            return Err(usage("--cgroup-dir needs a directory"));
         }
         if self.mount_proc && matches!(self.propagation, Some(Propagation::Shared | Propagation::Unchanged)) {
             // The new /proc would propagate to the caller's namespace and
@@ -208,6 +239,8 @@ impl Options {
         if matches!(&self.pidfile, Some(path) if path.as_os_str().is_empty()) {
             return Err(usage("--pidfile needs a file name"));
         }
+
+        self.check_joins(JoinContext { mount, uts, pid, user, time, all })?;
 
         let mut namespaces = CloneFlags::empty();
         for (wanted, flag) in [
@@ -226,7 +259,9 @@ impl Options {
             namespaces,
             user,
             map: inside.map(|inside| IdMap { inside, outside_uid: Uid::current(), outside_gid: Gid::current() }),
+            map_subids: self.map_subids,
             pid,
+            joins: self.join.clone(),
             as_pid1: self.as_pid1,
             new_session: self.new_session,
             time: time
@@ -235,13 +270,94 @@ impl Options {
             propagation: self.propagation.unwrap_or(Propagation::Private),
             mount_proc: self.mount_proc,
             pidfile: self.pidfile.clone(),
+            cgroup_dir: self.cgroup_dir.clone(),
         })
     }
 }
 
+/// What the other options make new, for the checks of --join.
+struct JoinContext {
+    mount: bool,
+    uts: bool,
+    pid: bool,
+    user: bool,
+    time: bool,
+    all: bool,
+}
+
+impl Options {
+    /// The kernel's rules for setns(2), checked before anything happens.
+    fn check_joins(&self, made: JoinContext) -> anyhow::Result<()> {
+        let new = |kind: Kind| match kind {
+            Kind::Mnt => made.mount,
+            Kind::Uts => made.uts,
+            Kind::Ipc => self.ipc || made.all,
+            Kind::Net => self.net || made.all,
+            Kind::Pid => made.pid,
+            Kind::Cgroup => self.cgroup || made.all,
+            Kind::User => made.user,
+            Kind::Time => made.time,
+        };
+        for (index, join) in self.join.iter().enumerate() {
+            let name = join.kind.name();
+            if self.join[..index].iter().any(|earlier| earlier.kind == join.kind) {
+                return Err(usage(format!("--join {name} is given twice")));
+            }
+            if new(join.kind) {
+                // A process is in one namespace of each type: the one
+                // joined or a new one, not both.
+                return Err(usage(format!("--join {name} and a new {name} namespace: choose one")));
+            }
+            if made.user && join.kind != Kind::User {
+                // setns(2) needs CAP_SYS_ADMIN in the user namespace that
+                // owns the target; a new user namespace gives capabilities
+                // only over what it owns, and it owns nothing yet.
+                return Err(usage(format!(
+                    "--join {name} cannot follow a new user namespace (--user): join the user namespace that owns it instead (--join user=...)"
+                )));
+            }
+        }
+        let joins_mnt = self.join.iter().any(|join| join.kind == Kind::Mnt);
+        let forks = made.pid || self.join.iter().any(|join| join.kind == Kind::Pid);
+        if joins_mnt && self.pidfile.is_some() && !forks {
+            // Without a fork the pidfile is written by the process that
+            // entered the other mount namespace: the caller's path would
+            // name a file there.
+            return Err(usage("--pidfile with --join mnt requires --pid or --join pid"));
+        }
+        Ok(())
+    }
+}
+
 impl Plan {
-    /// Short names of the namespaces made, for the trace line.
+    /// Whether unshare-lite forks: a new or joined PID namespace holds only
+    /// children of the process that made or joined it (pid_namespaces(7)).
+    pub fn forks(&self) -> bool {
+        self.pid || self.joins.iter().any(|join| join.kind == Kind::Pid)
+    }
+
+    /// What was made and joined, for the trace line.
     pub fn describe(&self) -> String {
+        let made = self.describe_new();
+        if self.joins.is_empty() {
+            return made;
+        }
+        let joined: Vec<String> =
+            self.joins.iter().map(|join| format!("{}={}", join.kind.name(), join.path.display())).collect();
+        let joined = format!("joined {}", joined.join(","));
+        if self.describe_new_is_empty() {
+            joined
+        } else {
+            format!("{made}; {joined}")
+        }
+    }
+
+    fn describe_new_is_empty(&self) -> bool {
+        !self.user && !self.pid && self.namespaces.is_empty() && self.time.is_none()
+    }
+
+    /// Short names of the namespaces made.
+    fn describe_new(&self) -> String {
         let mut names = Vec::new();
         if self.user {
             names.push("user");
@@ -304,6 +420,8 @@ mod tests {
     #[test]
     fn conflicting_and_dependent_options_are_refused() {
         assert!(plan(&["--map-root", "--map-user", "5", "true"]).is_err());
+        assert!(plan(&["--map-root", "--map-subids", "true"]).is_err());
+        assert!(plan(&["--map-subids", "true"]).is_ok_and(|plan| plan.user && plan.map_subids));
         assert!(plan(&["--as-pid1", "true"]).is_err());
         assert!(plan(&["--propagation", "slave", "true"]).is_err());
         assert!(plan(&["--monotonic", "5", "true"]).is_err());
@@ -312,6 +430,8 @@ mod tests {
         assert!(plan(&["--new-session", "true"]).is_err());
         assert!(plan(&["--mount-proc", "--propagation", "shared", "true"]).is_err());
         assert!(plan(&["--pid", "--new-session", "true"]).is_ok());
+        assert!(plan(&["--cgroup-dir", "/sys/fs/cgroup/x", "true"]).is_err());
+        assert!(plan(&["--pid", "--cgroup-dir", "/sys/fs/cgroup/x", "true"]).is_ok());
     }
 
     #[test]
@@ -320,6 +440,21 @@ mod tests {
         assert!(plan.user);
         assert_eq!(plan.map.map(|m| m.inside), Some(0));
         assert!(plan.namespaces.contains(CloneFlags::CLONE_NEWNS));
+    }
+
+    #[test]
+    fn joins_follow_setns_rules() {
+        assert!(plan(&["--join", "net=/n", "--net", "true"]).is_err());
+        assert!(plan(&["--join", "mnt=/m", "--mount-proc", "true"]).is_err());
+        assert!(plan(&["--join", "net=/n", "--join", "net=/m", "true"]).is_err());
+        assert!(plan(&["--join", "net=/n", "--map-root", "true"]).is_err());
+        assert!(plan(&["--join", "user=/u", "--map-root", "true"]).is_err());
+        assert!(plan(&["--join", "mnt=/m", "--pidfile", "p", "true"]).is_err());
+        assert!(plan(&["--join", "pid=/p", "--as-pid1", "true"]).is_err());
+        let plan =
+            plan(&["--join", "user=/u", "--join", "pid=/p", "--join", "net=/n", "--mount", "true"]).expect("valid");
+        assert!(plan.forks() && !plan.pid);
+        assert_eq!(plan.describe(), "new mnt; joined user=/u,pid=/p,net=/n");
     }
 
     #[test]
