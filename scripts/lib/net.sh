@@ -25,14 +25,19 @@ with_network_lock() {
     return "$status"
 }
 
+# ip_to_int IP [VAR], int_to_ip N [VAR]: printed, or into VAR (no
+# subshell: contain converts on every launch on a bridge).
 ip_to_int() {
     local a b c d
     IFS=. read -r a b c d <<<"$1"
-    echo $(((a << 24) | (b << 16) | (c << 8) | d))
+    printf -v "${2:-a}" %d $(((a << 24) | (b << 16) | (c << 8) | d))
+    [[ -n ${2:-} ]] || echo "$a"
 }
 
 int_to_ip() {
-    echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
+    local _ip
+    printf -v _ip %d.%d.%d.%d $((($1 >> 24) & 255)) $((($1 >> 16) & 255)) $((($1 >> 8) & 255)) $(($1 & 255))
+    if [[ -n ${2:-} ]]; then printf -v "$2" %s "$_ip"; else echo "$_ip"; fi
 }
 
 # The bridge of network $1: "isk-" and the name, or, for a name too long
@@ -60,14 +65,17 @@ network_info() {
         [[ -n $net_bridge && $net_subnet == */* ]] || return 1
     fi
     net_prefix=${net_subnet#*/}
-    net_gateway=$(int_to_ip $(($(ip_to_int "${net_subnet%/*}") + 1)))
+    local base
+    ip_to_int "${net_subnet%/*}" base
+    int_to_ip $((base + 1)) net_gateway
 }
 
 # Is $1 a host address of subnet $2, other than its gateway (first host)?
 address_in_subnet() {
     local ip=$1 net=${2%/*} prefix=${2#*/} value base mask
     valid_ipv4 "$ip" || return 1
-    value=$(ip_to_int "$ip") base=$(ip_to_int "$net")
+    ip_to_int "$ip" value
+    ip_to_int "$net" base
     mask=$(((0xffffffff << (32 - prefix)) & 0xffffffff))
     (((value & mask) == base)) || return 1
     local host=$((value & ~mask & 0xffffffff))
@@ -88,16 +96,27 @@ containers_on() {
 # it, "ADDRESS NAME ALIASES...". Written in place, never renamed: each
 # file is bound into its container, and a bind follows the inode.
 refresh_hosts() {
-    local dir address aliases i j
-    local -a dirs lines
-    mapfile -t dirs < <(containers_on "$1")
-    for dir in "${dirs[@]}"; do
-        address=$(<"$dir/address") aliases=$(cat "$dir/aliases" 2>/dev/null || true)
+    local dir address own aliases i j
+    local -a found dirs=() owns=() lines=()
+    mapfile -t found < <(containers_on "$1")
+    for dir in "${found[@]}"; do
+        # A container being released meanwhile (its rm -rf runs outside
+        # the lock) is left out, without a word. read, not $(<FILE): under
+        # errexit bash exits when that redirection fails, even after ||.
+        address='' own='' aliases=''
+        { IFS= read -r address <"$dir/address"; } 2>/dev/null || true
+        { IFS= read -r -d '' own <"$dir/hosts.own"; } 2>/dev/null || true
+        [[ -n $address && -n $own ]] || continue
+        { IFS= read -r -d '' aliases <"$dir/aliases"; } 2>/dev/null || true
+        # As $(<FILE): without the trailing newlines.
+        while [[ $own == *$'\n' ]]; do own=${own%$'\n'}; done
+        while [[ $aliases == *$'\n' ]]; do aliases=${aliases%$'\n'}; done
+        dirs+=("$dir") owns+=("$own")
         lines+=("$address	${dir##*/}${aliases:+ ${aliases//$'\n'/ }}")
     done
     local text
     for i in "${!dirs[@]}"; do
-        text=$(<"${dirs[i]}/hosts.own")$'\n'"# containers on network $1"$'\n'
+        text=${owns[i]}$'\n'"# containers on network $1"$'\n'
         for j in "${!dirs[@]}"; do ((i == j)) || text+=${lines[j]}$'\n'; done
         # One write: a resolver reading meanwhile sees the old or new file
         # (or, rarely, the start of the new one), never a mixture.
