@@ -244,7 +244,12 @@ init_pid() {
 cgroup_dirs_of() {
     local pid=$1 lines line id controllers path
     local -a mounts=()
-    { lines=$(<"/proc/$pid/cgroup"); } 2>/dev/null || return 1
+    # read, not $(<FILE): if the process is gone, that redirection would
+    # end the calling script under errexit even after ||.
+    lines=''
+    { IFS= read -r -d '' lines <"/proc/$pid/cgroup"; } 2>/dev/null || true
+    [[ -n $lines ]] || return 1
+    lines=${lines%$'\n'}
     local left right fields root mountpoint fstype superopts
     while IFS= read -r line; do
         left=${line%% - *} right=${line#* - }
