@@ -66,6 +66,27 @@ contain() {
     [[ $output == *PIPED=yes* ]] || fail "$output"
 }
 
+@test "exactly the planned environment and default signal dispositions, with or without env in the chain" {
+    # contain execs the chain itself when it can give what the planned
+    # `env -i --default-signal` gives (exec_chain), and runs env otherwise:
+    # for a signal its caller ignores, an exported function, a name that
+    # is no shell variable's. Inside, the kernel shows the same either way.
+    # From a clean environment: bats exports functions of its own, which
+    # alone would send every launch through env.
+    local expected=$'HOME=/root\nHOSTNAME=envs\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nX=1'
+    local how
+    for how in 'exec "$@"' 'trap "" HUP INT; exec "$@"' 'f() { :; }; export -f f; exec env "A.B=1" "$@"'; do
+        run sandboxed env -i PATH="$PATH" ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" SECRET=host \
+            bash -c "$how" bash "$ROOT/scripts/contain" --name envs -e X=1 -- env
+        assert_status 0
+        assert_equal "$(sort <<<"$output")" "$expected"
+        run sandboxed env -i PATH="$PATH" ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" \
+            bash -c "$how" bash "$ROOT/scripts/contain" -- grep SigIgn /proc/self/status
+        assert_status 0
+        assert_equal "$output" $'SigIgn:\t0000000000000000'
+    done
+}
+
 @test "-w sets the working directory" {
     run contain -w /etc -- pwd
     assert_equal "$output" /etc

@@ -165,6 +165,17 @@ teardown() {
     wait_for test ! -e "$BATS_TEST_TMPDIR/other/$name"
 }
 
+@test "a state directory without its owner yet is left alone while new, pruned once a minute old" {
+    # contain claims a name with mkdir, then writes the owner: meanwhile
+    # another launch's prune must not take the directory away.
+    mkdir -p "$ISOKIT_STATE/young" "$ISOKIT_STATE/old"
+    touch -d '-2 minutes' "$ISOKIT_STATE/old"
+    run "$ROOT/scripts/cps"
+    assert_status 0
+    run ls -A "$ISOKIT_STATE"
+    assert_equal "$output" young
+}
+
 @test "half-made claims of dead launches are pruned, a live one's kept" {
     mkdir -p "$ISOKIT_STATE/.claim-dead" "$ISOKIT_STATE/.claim-old" "$ISOKIT_STATE/.claim-new" "$ISOKIT_STATE/.claim-live"
     echo "$$" >"$ISOKIT_STATE/.claim-dead/owner"

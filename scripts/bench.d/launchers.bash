@@ -14,11 +14,13 @@ full_chain=("$bin/cgset" --name "bench-{i}" --memory 256M --pids 64 --cpus 1 --
     "$bin/netns-setup" --veth "vb{i}" --bridge "$bridge" --addr "10.88.{a}.{b}/16" --gateway 10.88.0.1 --
     "$bin/pivot" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
 # The ns chain with the tools bound read-only at /dev/.isokit, as contain
-# does (scripts/lib/plan.sh): isokit-ns-bind runs PROG after capdrop,
-# isokit-ns-scfilter after /dev/.isokit/scfilter (Docker's default
-# profile). Their difference is the scfilter link alone.
+# does (scripts/lib/plan.sh), and the bench's helpers at /dev/.bench:
+# isokit-ns-bind runs PROG after capdrop, isokit-ns-scfilter after
+# /dev/.isokit/scfilter (Docker's default profile), isokit-ns-scfloor after
+# /dev/.bench/seccomp-exec loading the same BPF program (the kernel's
+# share). Their differences are the scfilter link and its floor alone.
 bind_chain=("$bin/unshare-lite" --all -- "$bin/pivot" --bind "$bin:/dev/.isokit:ro"
-    --next-from-host "$IMAGE" -- "$bin/capdrop" --)
+    --bind "$cache/bin:/dev/.bench:ro" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
 
 # The isokit tools among the arguments that are not built yet.
 not_built() {
@@ -132,6 +134,13 @@ write_single_spec() {
     if [[ -z $missing ]]; then
         entry L isokit-ns-bind "${bind_chain[@]}" /bin/true >>"$spec"
         entry L isokit-ns-scfilter "${bind_chain[@]}" /dev/.isokit/scfilter -- /bin/true >>"$spec"
+        # The program scfilter loads there: emitted under capdrop's default
+        # bounding set, as in the chain (the rules depend on it).
+        if "$bin/capdrop" -- "$bin/scfilter" --emit-bpf "$cache/bin/docker-default.bpf" 2>"$tmp/emit.err"; then
+            entry L isokit-ns-scfloor "${bind_chain[@]}" /dev/.bench/seccomp-exec /dev/.bench/docker-default.bpf /bin/true >>"$spec"
+        else
+            skip "isokit-ns-scfloor: scfilter --emit-bpf failed: $(tail -1 "$tmp/emit.err")"
+        fi
     else
         skip "isokit-ns-bind, isokit-ns-scfilter: not built yet: $missing"
     fi
@@ -156,6 +165,7 @@ write_single_spec() {
             # next to the ns-only chain it then runs.
             entry L contain-none "$root/scripts/contain" --name "bench-{i}" --rootfs "$IMAGE" --net none -- /bin/true
         } >>"$spec"
+        contain_floor_entries >>"$spec"
     else
         skip "contain: scripts/contain does not exist yet"
     fi
@@ -176,6 +186,34 @@ write_single_spec() {
     fi
     entry L util-unshare "$(command -v unshare)" --fork --pid --mount --uts --ipc --net --cgroup \
         --root "$IMAGE" --mount-proc /bin/true >>"$spec"
+}
+
+# The floor under contain-none: bash starting (bash-start), and bash
+# exec'ing the very chain `contain --net none` runs (contain-floor): the
+# words of `contain --explain` for the same options, less the env step,
+# which contain skips when it can (exec_chain). Its state files (the
+# bound hostname, hosts, resolv.conf; the pidfile) are made once under
+# $tmp; the cgroup is removed after each run.
+contain_floor_entries() {
+    local state=$tmp/floor-state explained line
+    local -a words=() chain=()
+    explained=$(ISOKIT_STATE=$state "$root/scripts/contain" --explain --name bench-floor --rootfs "$IMAGE" --net none -- /bin/true) ||
+        { skip "contain-floor: contain --explain failed"; return 0; }
+    # One step a line, each word quoted by printf %q: read back with eval.
+    while IFS= read -r line; do
+        line=${line%\\}
+        eval "words=($line)"
+        chain+=("${words[@]}")
+    done <<<"$explained"
+    [[ ${chain[0]} == env ]] || { skip "contain-floor: unexpected chain: ${chain[*]:0:3}"; return 0; }
+    while [[ ${chain[0]} == env || ${chain[0]} == -* || ${chain[0]} == *=* ]]; do chain=("${chain[@]:1}"); done
+    mkdir -p "$state/bench-floor"
+    echo bench-floor >"$state/bench-floor/hostname"
+    printf '127.0.0.1\tlocalhost\n' >"$state/bench-floor/hosts"
+    : >"$state/bench-floor/resolv.conf"
+    entry L bash-start /bin/bash -c :
+    entry L contain-floor /bin/bash -c 'exec "$@"' contain-floor "${chain[@]}"
+    entry C contain-floor "$bin/cgset" --name "${chain[2]}" --remove
 }
 
 write_batch_spec() {
@@ -244,8 +282,12 @@ explain_rows() {
         echo "contain-none: contain --net none, no limits: the script around the ns-only chain (issue 17's 2x target)"
     fi
     [[ -z $CRUN_VIEW ]] || ! grep -q '^crun ' "$tmp/runs.raw" || echo "crun: crun run, started in a mount namespace where the cgroup v2 mount is hidden (crun 1.8 refuses hybrid hosts); the setns is in its time"
+    if grep -q '^contain-floor ' "$tmp/runs.raw" 2>/dev/null; then
+        echo "bash-start: /bin/bash -c : (bash's own start); contain-floor: bash -c 'exec CHAIN', CHAIN the very chain contain-none runs (from contain --explain, less env)"
+    fi
     if grep -q '^isokit-ns-scfilter ' "$tmp/runs.raw" 2>/dev/null; then
-        echo "isokit-ns-bind: isokit-ns with the tools bound read-only at /dev/.isokit (as contain); isokit-ns-scfilter: the same, capdrop -- /dev/.isokit/scfilter -- /bin/true"
+        echo "isokit-ns-bind: isokit-ns with the tools bound read-only at /dev/.isokit (as contain) and the bench's helpers at /dev/.bench; isokit-ns-scfilter: the same, capdrop -- /dev/.isokit/scfilter -- /bin/true"
+        echo "isokit-ns-scfloor: the same, capdrop -- /dev/.bench/seccomp-exec BPF /bin/true: no libc, loads the program scfilter --emit-bpf wrote (the kernel's share of the link)"
     fi
     echo "floor: clone(2) with the six namespaces of unshare-lite --all, exec, wait; floor+root: also / private, image bound, /proc, pivot_root"
     echo "floor+mounts: floor+root and every other mount pivot makes (masked /proc paths, /dev, /sys), with mount(2)"
@@ -415,10 +457,15 @@ targets() {
     verdict "$batch concurrent launches, isokit-ns / bwrap" "$([[ $c == - ]] && echo - || printf '%.2f' "$c")" 0.67 x
     r=$(pair_ratio "$runs_raw" contain-none isokit-ns)
     verdict "contain --net none / ns-only chain (per-round)" "$([[ $r == - ]] && echo - || printf '%.2f' "$r")" 2 x
+    r=$(pair_ratio "$runs_raw" contain-floor isokit-ns)
+    [[ $r == - ]] || printf '  (contain-floor / ns-only chain: %.2fx; contain-none / contain-floor: %.2fx)\n' "$r" "$(pair_ratio "$runs_raw" contain-none contain-floor)"
     r=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind)
     verdict "scfilter link (ns-scfilter - ns-bind, per-round)" "$([[ $r == - ]] && echo - || printf '%.3f' "$r")" 0.2 " ms"
     c=$(pair_diff "$runs_raw" isokit-ns-scfilter isokit-ns-bind 4)
     [[ $c == - ]] || printf '  (by user+sys CPU: %.3f ms)\n' "$c"
+    r=$(pair_diff "$runs_raw" isokit-ns-scfloor isokit-ns-bind)
+    c=$(pair_diff "$runs_raw" isokit-ns-scfloor isokit-ns-bind 4)
+    [[ $r == - ]] || printf '  its floor (ns-scfloor - ns-bind: exec + load of the same BPF, no libc): %.3f ms wall, %.3f ms CPU\n' "$r" "$c"
     verdict "isokit processes alive during a container (VmRSS)" "${isokit_rss_kb:-}" 1024 " kB"
     verdict "isokit processes alive during a container (Pss)" "${isokit_pss_kb:-}" 1024 " kB"
 }

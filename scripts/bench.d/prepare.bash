@@ -57,10 +57,14 @@ build_helpers() {
         fi
     done
     echo "$cc" >"$cache/bin/.cc"
-    src=$root/scripts/bench.d/nolibc-true.c
-    if [[ ! -x $cache/bin/nolibc-true || $src -nt $cache/bin/nolibc-true ]]; then
-        gcc -static -nostdlib -O2 -o "$cache/bin/nolibc-true" "$src"
-    fi
+    # No libc at all: nolibc-true (the exec floor) and seccomp-exec (the
+    # kernel's share of the scfilter link).
+    for name in nolibc-true seccomp-exec; do
+        src=$root/scripts/bench.d/$name.c
+        if [[ ! -x $cache/bin/$name || $src -nt $cache/bin/$name ]]; then
+            gcc -static -nostdlib -O2 -o "$cache/bin/$name" "$src"
+        fi
+    done
 }
 
 # The busybox image every launcher runs. scripts/mkrootfs makes it once it

@@ -11,7 +11,55 @@
 # tools are in PREFIX/lib/isokit/bin, the scripts in PREFIX/bin. Either
 # way ROOT is found from this file's own place, so a DESTDIR copy works.
 ISOKIT_LAYOUT=checkout
-ISOKIT_ROOT=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
+
+# lexical_path PATH VAR: PATH made absolute (from $PWD) and without "",
+# "." or ".." components, into VAR: what `cd -L PATH && pwd` prints, with
+# no subshell (a fork costs as much as a small program here).
+lexical_path() {
+    # Locals named apart from any caller's VAR (printf -v sets the
+    # innermost variable of that name).
+    local _lp_path=$1 _lp_part
+    local -a _lp_parts _lp_out=()
+    [[ $_lp_path == /* ]] || _lp_path=$PWD/$_lp_path
+    IFS=/ read -r -a _lp_parts <<<"$_lp_path"
+    for _lp_part in "${_lp_parts[@]}"; do
+        case $_lp_part in
+        '' | .) ;;
+        ..) ((${#_lp_out[@]} == 0)) || unset '_lp_out[-1]' ;;
+        *) _lp_out+=("$_lp_part") ;;
+        esac
+    done
+    local IFS=/
+    printf -v "$2" '/%s' "${_lp_out[*]}"
+}
+
+# real_path PATH VAR: `realpath -m PATH` into VAR, without running it when
+# the answer is plain: a path with no ".." whose every existing component
+# is no symlink is its own real path. Otherwise realpath decides.
+real_path() {
+    local _rp_path _rp_prefix='' _rp_part
+    local -a _rp_parts
+    lexical_path "$1" _rp_path
+    if [[ /$1/ != */../* ]]; then
+        IFS=/ read -r -a _rp_parts <<<"${_rp_path#/}"
+        for _rp_part in "${_rp_parts[@]}"; do
+            _rp_prefix+=/$_rp_part
+            [[ -L $_rp_prefix ]] && break
+            [[ -e $_rp_prefix ]] || break # the rest does not exist: no symlink in it
+        done
+        if [[ ! -L $_rp_prefix ]]; then
+            printf -v "$2" %s "$_rp_path"
+            return 0
+        fi
+    fi
+    _rp_path=$(realpath -m -- "$1") || return 1
+    printf -v "$2" %s "$_rp_path"
+}
+
+lexical_path "${BASH_SOURCE[0]%/*}/../.." ISOKIT_ROOT
+# This file's directory: the other libraries are beside it.
+ISOKIT_LIB=${BASH_SOURCE[0]%/*}
+lexical_path "$ISOKIT_LIB" ISOKIT_LIB
 # shellcheck disable=SC2034 # ISOKIT_SCRIPTS: used by the scripts that source this file
 if [[ $ISOKIT_LAYOUT == installed ]]; then
     ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/lib/isokit/bin}
@@ -119,13 +167,15 @@ valid_name() {
 
 # The start time of process $1 (field 22 of /proc/PID/stat), to tell it
 # apart from a later process that reuses its PID.
+# Sets start_time (no subshell: callers compare it in place).
 start_time_of() {
     local stat
+    start_time=''
     { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     stat=${stat##*) }
-    # shellcheck disable=SC2086
-    set -- $stat
-    echo "${20}"
+    local -a fields
+    read -r -a fields <<<"$stat"
+    start_time=${fields[19]}
 }
 
 # Is the process that owns container $1's state (contain itself, or the
@@ -133,18 +183,37 @@ start_time_of() {
 owner_alive() {
     local dir="$ISOKIT_STATE/$1" pid started
     { read -r pid <"$dir/owner" && read -r started <"$dir/owner-start"; } 2>/dev/null || return 1
-    [[ $(start_time_of "$pid") == "$started" ]]
+    start_time_of "$pid" && [[ $start_time == "$started" ]]
 }
 
-# The cgroup (below isokit/) of container $1 in this state directory.
-# Names are unique per state directory, cgroups machine-wide: the name
-# carries a hash of the state directory, so that a container of the same
-# name under another ISOKIT_STATE never joins (and rewrites) this one's.
+# fnv1a64 TEXT VAR: the 64-bit FNV-1a hash of TEXT's bytes, as 16 hex
+# digits, into VAR. A stable name for a path, computed in bash (sha256sum
+# would be a program to start on every launch). The multiplication by the
+# FNV prime 2^40 + 0x1b3 is done in 32-bit halves, so that no product
+# overflows bash's 64-bit signed arithmetic.
+fnv1a64() {
+    local LC_ALL=C text=$1 i byte carry
+    local hi=$((0xcbf29ce4)) lo=$((0x84222325))
+    for ((i = 0; i < ${#text}; i++)); do
+        printf -v byte %d "'${text:i:1}"
+        lo=$((lo ^ (byte & 255)))
+        carry=$((lo * 0x1b3))
+        hi=$(((hi * 0x1b3 + (carry >> 32) + (lo << 8)) & 0xffffffff))
+        lo=$((carry & 0xffffffff))
+    done
+    printf -v "$2" '%08x%08x' "$hi" "$lo"
+}
+
+# cgroup_name NAME VAR: the cgroup (below isokit/) of container NAME in
+# this state directory, into VAR. Names are unique per state directory,
+# cgroups machine-wide: the name carries a hash of the state directory's
+# real path, so that a container of the same name under another
+# ISOKIT_STATE never joins (and rewrites) this one's.
 cgroup_name() {
     local dir hash
-    dir=$(realpath -m "$ISOKIT_STATE")
-    hash=$(printf %s "$dir" | sha256sum)
-    echo "$1.${hash:0:12}"
+    real_path "$ISOKIT_STATE" dir || die "cannot resolve the state directory '$ISOKIT_STATE'"
+    fnv1a64 "$dir" hash
+    printf -v "$2" %s "$1.${hash:0:12}"
 }
 
 # The host PID of container $1's init, if it is still running: the PID
@@ -175,7 +244,12 @@ init_pid() {
 cgroup_dirs_of() {
     local pid=$1 lines line id controllers path
     local -a mounts=()
-    { lines=$(<"/proc/$pid/cgroup"); } 2>/dev/null || return 1
+    # read, not $(<FILE): if the process is gone, that redirection would
+    # end the calling script under errexit even after ||.
+    lines=''
+    { IFS= read -r -d '' lines <"/proc/$pid/cgroup"; } 2>/dev/null || true
+    [[ -n $lines ]] || return 1
+    lines=${lines%$'\n'}
     local left right fields root mountpoint fstype superopts
     while IFS= read -r line; do
         left=${line%% - *} right=${line#* - }
@@ -222,32 +296,40 @@ release_container() {
     local name=$1 cgroup error try network=''
     { read -r network <"$ISOKIT_STATE/$name/network"; } 2>/dev/null || true
     # The published ports first: the container is gone, its DNAT must go
-    # with it, even if the cgroup below is slow to empty.
-    with_network_lock unpublish_ports "$name" || true
+    # with it, even if the cgroup below is slow to empty. (The lock only
+    # when there are ports: flock is a program to start.)
+    if [[ -f $ISOKIT_STATE/$name/ports ]]; then
+        need_net
+        with_network_lock unpublish_ports "$name" || true
+    fi
     if { read -r cgroup <"$ISOKIT_STATE/$name/cgroup"; } 2>/dev/null && [[ -n $cgroup ]]; then
-        for try in $(seq 250); do
-            error=$("$ISOKIT_BIN/cgset" --name "$cgroup" --remove 2>&1 >/dev/null) && break
-            [[ $error == *"no cgroup '"* ]] && break # gone already
-            ((try < 250)) || return 1
-            sleep 0.02
-        done
+        # Once quietly (the common case: removed at once), then catching
+        # the reason, which takes a subshell.
+        if ! "$ISOKIT_BIN/cgset" --name "$cgroup" --remove >/dev/null 2>&1; then
+            for ((try = 1; ; try++)); do
+                error=$("$ISOKIT_BIN/cgset" --name "$cgroup" --remove 2>&1 >/dev/null) && break
+                [[ $error == *"no cgroup '"* ]] && break # gone already
+                ((try < 250)) || return 1
+                sleep 0.02
+            done
+        fi
     fi
     rm -rf "${ISOKIT_STATE:?}/$name"
     # The others on its network stop resolving its name.
-    [[ -z $network ]] || with_network_lock refresh_hosts "$network"
+    [[ -z $network ]] || { need_net && with_network_lock refresh_hosts "$network"; }
 }
 
 # Remove the state of containers that are gone but were not cleaned up
 # (contain killed with SIGKILL, for one), and the half-made claims
-# (.claim-*, see scripts/contain) of launches that died before renaming
-# theirs into place.
+# (.claim-*, made by contain before it claimed names with a plain mkdir)
+# of launches that died before renaming theirs into place.
 prune_stale() {
     local dir name
     [[ -d $ISOKIT_STATE ]] || return 0
     for dir in "$ISOKIT_STATE"/*/; do
         [[ -d $dir ]] || continue
-        name=$(basename "$dir")
-        container_running "$name" || release_container "$name" || true
+        dir=${dir%/} name=${dir##*/}
+        container_running "$name" || being_made "$dir" || release_container "$name" || true
     done
     for dir in "$ISOKIT_STATE"/.claim-*/; do
         [[ -d $dir ]] || continue
@@ -255,16 +337,39 @@ prune_stale() {
     done
 }
 
-# Is the launch that made claim directory $1 still alive? A claim gets
-# its owner right after mkdir: one without an owner is only being made
-# if it is new (under a minute old).
+# Is directory $1 (a container's, or a claim) still being made? contain
+# writes its owner right after mkdir: a directory without an owner is
+# only being made if it is new (under a minute old). find runs only in
+# that rare case.
+being_made() {
+    [[ ! -s $1/owner || ! -s $1/owner-start ]] || return 1
+    [[ -n $(find "$1" -maxdepth 0 -mmin -1 2>/dev/null) ]]
+}
+
+# Is the launch that made claim directory $1 still alive?
 claim_alive() {
     local dir=$1 pid started
     if { read -r pid <"$dir/owner" && read -r started <"$dir/owner-start"; } 2>/dev/null; then
-        [[ $(start_time_of "$pid") == "$started" ]]
+        start_time_of "$pid" && [[ $start_time == "$started" ]]
     else
-        [[ -n $(find "$dir" -maxdepth 0 -mmin -1 2>/dev/null) ]]
+        being_made "$dir"
     fi
+}
+
+# sources_newer_than FILE: 1 if a source file of the checkout (*/src/**,
+# */Cargo.toml, Cargo.lock) is newer than FILE. Globs and test -nt,
+# builtins: no find to start on every launch.
+sources_newer_than() {
+    local file newer=0 globstar=-u nullglob=-u
+    shopt -q globstar && globstar=-s
+    shopt -q nullglob && nullglob=-s
+    shopt -s globstar nullglob
+    for file in "$ISOKIT_ROOT"/*/src/** "$ISOKIT_ROOT"/*/Cargo.toml "$ISOKIT_ROOT/Cargo.lock"; do
+        [[ $file -nt $1 ]] && { newer=1; break; }
+    done
+    shopt "$globstar" globstar
+    shopt "$nullglob" nullglob
+    return "$newer"
 }
 
 # Build the binaries if any is missing or older than the sources (in a
@@ -279,46 +384,11 @@ ensure_built() {
         fi
     done
     [[ $ISOKIT_LAYOUT == checkout ]] || return 0
-    if [[ -z $stale ]] && [[ -n $(find "$ISOKIT_ROOT"/*/src "$ISOKIT_ROOT"/*/Cargo.toml "$ISOKIT_ROOT/Cargo.lock" \
-        -newer "$ISOKIT_BIN/capdrop" -print -quit 2>/dev/null) ]]; then
-        stale=1
-    fi
+    [[ -n $stale ]] || sources_newer_than "$ISOKIT_BIN/capdrop" || stale=1
     if [[ -n $stale ]]; then
         echo "${0##*/}: building the isokit tools (scripts/build)" >&2
         "$ISOKIT_ROOT/scripts/build" || die "build failed"
     fi
-}
-
-# --- networks (docs/NETWORKING.md) ---------------------------------------------
-# A network is a bridge with a subnet. "bridge" is the default one
-# (ISOKIT_BRIDGE, 10.88.0.0/16); `cnetwork create NAME` records others in
-# $ISOKIT_STATE/.networks/NAME, one line "BRIDGE SUBNET". Dot-names are
-# never taken for containers (valid_name starts with a letter or digit).
-ISOKIT_NETWORKS=$ISOKIT_STATE/.networks
-# The nftables table that holds every published port (one per network
-# namespace; nothing of isokit's is written into any other table).
-ISOKIT_NFT_TABLE=${ISOKIT_NFT_TABLE:-isokit}
-
-# with_network_lock CMD...: run CMD holding $ISOKIT_STATE/.address.lock,
-# the one lock for bridges, addresses, ports and hosts files.
-with_network_lock() {
-    local fd
-    { exec {fd}>>"$ISOKIT_STATE/.address.lock"; } 2>/dev/null || return 1
-    flock "$fd"
-    local status=0
-    "$@" || status=$?
-    exec {fd}>&-
-    return "$status"
-}
-
-ip_to_int() {
-    local a b c d
-    IFS=. read -r a b c d <<<"$1"
-    echo $(((a << 24) | (b << 16) | (c << 8) | d))
-}
-
-int_to_ip() {
-    echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
 }
 
 # Dotted decimal IPv4 without leading zeros (10.0.0.08 is octal to some).
@@ -328,215 +398,13 @@ valid_ipv4() {
     for part in "${BASH_REMATCH[@]:1}"; do ((part <= 255)) || return 1; done
 }
 
-# The bridge of network $1: "isk-" and the name, or, for a name too long
-# for IFNAMSIZ (15 characters), 11 hex digits of its hash.
-network_bridge_name() {
-    if ((${#1} <= 11)); then
-        echo "isk-$1"
-    else
-        local hash
-        hash=$(printf %s "$1" | sha256sum)
-        echo "isk-${hash:0:11}"
-    fi
+# Networks and published ports live in lib/net.sh. Every script gets them
+# at once, but contain, which needs them only on a bridge, sets
+# ISOKIT_NET_LATER and calls need_net when it does: bash parses a file as
+# it reads it, and these ~250 lines cost about a millisecond of CPU on
+# every launch.
+need_net() {
+    # shellcheck source=scripts/lib/net.sh
+    declare -F refresh_hosts >/dev/null || source "$ISOKIT_LIB/net.sh"
 }
-
-# network_info NAME: net_bridge, net_subnet (CIDR), net_prefix and
-# net_gateway (the subnet's first host) of a network; 1 if unknown.
-# shellcheck disable=SC2034 # net_*: read by the caller
-network_info() {
-    local line
-    if [[ $1 == bridge ]]; then
-        net_bridge=$ISOKIT_BRIDGE net_subnet=$ISOKIT_SUBNET_PREFIX.0.0/16
-    else
-        { read -r line <"$ISOKIT_NETWORKS/$1"; } 2>/dev/null || return 1
-        read -r net_bridge net_subnet <<<"$line"
-        [[ -n $net_bridge && $net_subnet == */* ]] || return 1
-    fi
-    net_prefix=${net_subnet#*/}
-    net_gateway=$(int_to_ip $(($(ip_to_int "${net_subnet%/*}") + 1)))
-}
-
-# Is $1 a host address of subnet $2, other than its gateway (first host)?
-address_in_subnet() {
-    local ip=$1 net=${2%/*} prefix=${2#*/} value base mask
-    valid_ipv4 "$ip" || return 1
-    value=$(ip_to_int "$ip") base=$(ip_to_int "$net")
-    mask=$(((0xffffffff << (32 - prefix)) & 0xffffffff))
-    (((value & mask) == base)) || return 1
-    local host=$((value & ~mask & 0xffffffff))
-    ((host > 1 && host != (~mask & 0xffffffff)))
-}
-
-# The state directories of the containers on network $1, one a line.
-containers_on() {
-    local dir network
-    for dir in "$ISOKIT_STATE"/*/; do
-        { read -r network <"$dir/network"; } 2>/dev/null || continue
-        [[ $network == "$1" && -s $dir/address ]] && echo "${dir%/}"
-    done
-}
-
-# refresh_hosts NETWORK: rewrite the /etc/hosts of every container on
-# NETWORK: its own lines (hosts.own) and one line per other container on
-# it, "ADDRESS NAME ALIASES...". Written in place, never renamed: each
-# file is bound into its container, and a bind follows the inode.
-refresh_hosts() {
-    local dir address aliases i j
-    local -a dirs lines
-    mapfile -t dirs < <(containers_on "$1")
-    for dir in "${dirs[@]}"; do
-        address=$(<"$dir/address") aliases=$(cat "$dir/aliases" 2>/dev/null || true)
-        lines+=("$address	${dir##*/}${aliases:+ ${aliases//$'\n'/ }}")
-    done
-    local text
-    for i in "${!dirs[@]}"; do
-        text=$(<"${dirs[i]}/hosts.own")$'\n'"# containers on network $1"$'\n'
-        for j in "${!dirs[@]}"; do ((i == j)) || text+=${lines[j]}$'\n'; done
-        # One write: a resolver reading meanwhile sees the old or new file
-        # (or, rarely, the start of the new one), never a mixture.
-        { printf %s "$text" >"${dirs[i]}/hosts"; } 2>/dev/null || true
-    done
-}
-
-# --- published ports -----------------------------------------------------------
-# One table for the whole kit: a published port is one element of a map,
-# so that adding or removing a container's ports never rewrites a rule.
-#   publish     proto . port           -> container address . port
-#   publish_ip  host IP . proto . port -> container address . port
-#   bridges     bridges whose 127/8 clients are masqueraded (localhost)
-#   hairpin     subnet . bridge: a container reaching a published port of
-#               a container on its own bridge, masqueraded so that the
-#               answer comes back through the host (iifname is unknown
-#               in postrouting: the source subnet stands for it)
-# route_localnet is set on those bridges only (so that 127.0.0.1:PORT can
-# be DNATed out of them), and the guard chain drops what that would let
-# in: a packet for 127/8 that did not arrive on lo (CVE-2020-8558).
-nft_table_text() {
-    cat <<NFT
-table ip $ISOKIT_NFT_TABLE {
-    map publish { type inet_proto . inet_service : ipv4_addr . inet_service; }
-    map publish_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
-    set bridges { type ifname; }
-    set hairpin { type ipv4_addr . ifname; flags interval; }
-    chain guard {
-        type filter hook prerouting priority raw; policy accept;
-        iifname != "lo" ip daddr 127.0.0.0/8 drop
-    }
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        fib daddr type local goto publish
-    }
-    chain output {
-        type nat hook output priority -100; policy accept;
-        fib daddr type local goto publish
-    }
-    chain publish {
-        dnat ip to ip daddr . meta l4proto . th dport map @publish_ip
-        dnat ip to meta l4proto . th dport map @publish
-    }
-    chain postrouting {
-        type nat hook postrouting priority srcnat; policy accept;
-        ct status dnat ip saddr 127.0.0.0/8 oifname @bridges masquerade
-        ct status dnat ip saddr . oifname @hairpin masquerade
-    }
-}
-NFT
-}
-
-# The container holding host port $2/$1 (PROTO PORT) on host address $3
-# ('' = every address), if any but $4.
-port_holder() {
-    local file proto hostip hostport ctrport
-    for file in "$ISOKIT_STATE"/*/ports; do
-        [[ -f $file && ${file%/ports} != "$ISOKIT_STATE/$4" ]] || continue
-        while read -r proto hostip hostport ctrport; do
-            [[ $hostip == - ]] && hostip=''
-            [[ $proto == "$1" && $hostport == "$2" ]] || continue
-            [[ -z $hostip || -z $3 || $hostip == "$3" ]] || continue
-            local holder=${file%/ports}
-            echo "${holder##*/}"
-            return 0
-        done <"$file"
-    done
-    return 1
-}
-
-# publish_ports NAME ADDRESS BRIDGE SUBNET SPEC...: reserve each "PROTO
-# HOSTIP HOSTPORT CTRPORT" (HOSTIP - for all) for container NAME, on BRIDGE
-# with SUBNET, and add its DNAT.
-# Called with the network lock held. Refuses a port another container holds.
-publish_ports() {
-    local name=$1 address=$2 bridge=$3 subnet=$4 spec proto hostip hostport ctrport holder
-    shift 4
-    for spec in "$@"; do
-        read -r proto hostip hostport ctrport <<<"$spec"
-        [[ $hostip == - ]] && hostip=''
-        if holder=$(port_holder "$proto" "$hostport" "$hostip" "$name"); then
-            die "host port ${hostip:+$hostip:}$hostport/$proto is already published by container '$holder'"
-        fi
-    done
-    # Written before the rules: a launch killed midway leaves a file that
-    # prune_stale reads to remove whatever part of the rules was made.
-    printf '%s\n' "$@" >"$ISOKIT_STATE/$name/ports" 2>/dev/null ||
-        die "cannot write '$ISOKIT_STATE/$name/ports': $(why_unwritable "$ISOKIT_STATE/$name/ports")"
-    local error elements='' elements_ip=''
-    if ! nft list table ip "$ISOKIT_NFT_TABLE" >/dev/null 2>&1; then
-        error=$(nft_table_text | nft -f - 2>&1) || die "cannot create the nftables table '$ISOKIT_NFT_TABLE': ${error%%$'\n'*}"
-    fi
-    for spec in "$@"; do
-        read -r proto hostip hostport ctrport <<<"$spec"
-        if [[ $hostip == - ]]; then
-            elements+="${elements:+, }$proto . $hostport : $address . $ctrport"
-        else
-            elements_ip+="${elements_ip:+, }$hostip . $proto . $hostport : $address . $ctrport"
-        fi
-    done
-    {
-        [[ -z $elements ]] || echo "create element ip $ISOKIT_NFT_TABLE publish { $elements }"
-        [[ -z $elements_ip ]] || echo "create element ip $ISOKIT_NFT_TABLE publish_ip { $elements_ip }"
-        echo "add element ip $ISOKIT_NFT_TABLE bridges { \"$bridge\" }"
-        echo "add element ip $ISOKIT_NFT_TABLE hairpin { $subnet . \"$bridge\" }"
-    } >"$ISOKIT_STATE/$name/ports.nft"
-    error=$(nft -f "$ISOKIT_STATE/$name/ports.nft" 2>&1) || die "cannot publish the ports of '$name': ${error%%$'\n'*}"
-    # localhost:PORT is DNATed out of the bridge: the kernel routes a 127/8
-    # source there only with route_localnet, on this bridge alone.
-    { echo 1 >"/proc/sys/net/ipv4/conf/$bridge/route_localnet"; } 2>/dev/null ||
-        die "cannot set route_localnet on '$bridge'"
-}
-
-# unpublish_ports NAME: remove container NAME's map elements (what its
-# ports file lists), in one nft transaction; if that fails (an element
-# already gone), one at a time, ignoring the missing. The table goes too
-# once no port is left in it.
-unpublish_ports() {
-    local file=$ISOKIT_STATE/$1/ports proto hostip hostport ctrport
-    [[ -f $file ]] || return 0
-    local -a deletes=()
-    while read -r proto hostip hostport ctrport; do
-        if [[ $hostip == - ]]; then
-            deletes+=("delete element ip $ISOKIT_NFT_TABLE publish { $proto . $hostport }")
-        else
-            deletes+=("delete element ip $ISOKIT_NFT_TABLE publish_ip { $hostip . $proto . $hostport }")
-        fi
-    done <"$file"
-    if ! printf '%s\n' "${deletes[@]}" | nft -f - 2>/dev/null; then
-        local delete
-        for delete in "${deletes[@]}"; do
-            # shellcheck disable=SC2086 # the words of one nft command
-            nft $delete 2>/dev/null || true
-        done
-    fi
-    rm -f "$file"
-    # Ports left: elements in either map (the sets bridges and hairpin
-    # keep theirs, and go with the table).
-    local table line in_map=''
-    table=$(nft list table ip "$ISOKIT_NFT_TABLE" 2>/dev/null) || return 0
-    while IFS= read -r line; do
-        case $line in
-        *"map publish {"* | *"map publish_ip {"*) in_map=1 ;;
-        *"set "* | *"chain "*) in_map='' ;;
-        *elements*) [[ -z $in_map ]] || return 0 ;;
-        esac
-    done <<<"$table"
-    nft delete table ip "$ISOKIT_NFT_TABLE" 2>/dev/null || true
-}
+[[ -n ${ISOKIT_NET_LATER:-} ]] || need_net

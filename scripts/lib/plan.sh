@@ -335,7 +335,7 @@ plan_image() {
         image_kind=busybox image_args=(busybox)
     fi
     [[ $image_kind == dir ]] || overlay=1
-    [[ $image_kind == registry ]] || rootfs=$(realpath -m "$rootfs")
+    [[ $image_kind == registry ]] || real_path "$rootfs" rootfs || die "cannot resolve '$rootfs'"
 }
 
 # plan_image_config: an image's own configuration, as imgpull
@@ -353,12 +353,15 @@ plan_image_config() {
     overlay=1
 }
 
-# A short, stable host-side veth name (IFNAMSIZ is 16 with the NUL).
+# veth_name NAME VAR: a short, stable host-side veth name for container
+# NAME (IFNAMSIZ is 16 with the NUL), into VAR.
 veth_name() {
     if ((${#1} <= 12)); then
-        echo "ve-$1"
+        printf -v "$2" %s "ve-$1"
     else
-        echo "ve-$(printf %s "$1" | sha256sum | cut -c1-12)"
+        local hash
+        fnv1a64 "$1" hash
+        printf -v "$2" %s "ve-${hash:0:12}"
     fi
 }
 
@@ -395,8 +398,12 @@ plan_chain() {
     case $net in
     host) ;;
     none | slirp4netns) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
-    *) chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$(veth_name "$name")" --bridge "$net_bridge"
-        --addr "$address/$net_prefix" --gateway "$net_gateway") ;;
+    *)
+        local veth
+        veth_name "$name" veth
+        chain_netns=("$ISOKIT_BIN/netns-setup" --veth "$veth" --bridge "$net_bridge"
+            --addr "$address/$net_prefix" --gateway "$net_gateway")
+        ;;
     esac
     # As Docker: every group may open ICMP echo sockets in the container's
     # own namespace, so that ping works without CAP_NET_RAW. Rootless, the
