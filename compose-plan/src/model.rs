@@ -138,7 +138,7 @@ pub fn project(root: &Value, dir: &Path, name: Option<&str>, vars: &Variables) -
             "services" => services_node = Some(value),
             "networks" => network_nodes = Some(value),
             "volumes" => volume_nodes = Some(value),
-            _ => unreachable!("refused by mapping()"),
+            other => bail!("{other}: unsupported key"),
         }
     }
     let name = match name {
@@ -221,7 +221,7 @@ fn network(project: &str, key: &str, value: &Value, vars: &Variables) -> anyhow:
             }
             "external" => net.external = node.bool(vars)?,
             "name" => net.name = node.string(vars)?,
-            _ => unreachable!(),
+            other => bail!("{other}: unsupported key"), // refused by mapping() already
         }
     }
     if net.external && !value_has(value, "name") {
@@ -247,7 +247,7 @@ fn volume(project: &str, key: &str, value: &Value, vars: &Variables) -> anyhow::
             }
             "external" => vol.external = node.bool(vars)?,
             "name" => vol.name = node.string(vars)?,
-            _ => unreachable!(),
+            other => bail!("{other}: unsupported key"), // refused by mapping() already
         }
     }
     if vol.external && !value_has(value, "name") {
@@ -354,7 +354,7 @@ fn service(
             "cap_add" => s.cap_add = node.items(|item| item.string(vars))?,
             "cap_drop" => s.cap_drop = node.items(|item| item.string(vars))?,
             "read_only" => s.read_only = node.bool(vars)?,
-            _ => unreachable!(),
+            other => bail!("{other}: unsupported key"), // refused by mapping() already
         }
     }
     if let (Image::Registry(_), Some(_)) = (&s.image, &s.entrypoint) {
@@ -449,7 +449,7 @@ fn port(node: Node<'_>, vars: &Variables) -> anyhow::Result<String> {
                     "published" => published = Some(text),
                     "host_ip" => host_ip = Some(text),
                     "protocol" => protocol = Some(text),
-                    _ => unreachable!(),
+                    other => bail!("{other}: unsupported key"), // refused by mapping() already
                 }
             }
             let Some(target) = target else { bail!("{}: no target", node.path) };
@@ -494,7 +494,7 @@ fn mount(node: Node<'_>, dir: &Path, vars: &Variables, volumes: &[Volume]) -> an
                             size = Some(size_text(&Node { value: v, path: &child(&path, &k) }.string(vars)?, &path)?);
                         }
                     }
-                    _ => unreachable!(),
+                    other => bail!("{other}: unsupported key"), // refused by mapping() already
                 }
             }
             let Some(kind) = kind else { bail!("{}: no type (bind, volume or tmpfs)", node.path) };
@@ -588,7 +588,7 @@ fn depends_on(node: Node<'_>, vars: &Variables) -> anyhow::Result<Vec<(String, C
                                 bail!("{sub_path}: optional dependencies are not supported");
                             }
                         }
-                        _ => unreachable!(),
+                        other => bail!("{other}: unsupported key"), // refused by mapping() already
                     }
                 }
                 out.push((name, condition));
@@ -627,7 +627,7 @@ fn healthcheck(node: Node<'_>, vars: &Variables) -> anyhow::Result<Option<Health
                 health.retries = sub.string(vars)?.parse().map_err(|_| anyhow::anyhow!("{path}: expected a number"))?
             }
             "disable" => disabled = sub.bool(vars)?,
-            _ => unreachable!(),
+            other => bail!("{other}: unsupported key"), // refused by mapping() already
         }
     }
     if disabled {
@@ -706,7 +706,7 @@ fn deploy(node: Node<'_>, vars: &Variables, s: &mut Service) -> anyhow::Result<(
                     "cpus" => s.cpus = Some(sub.string(vars)?),
                     "memory" => s.memory = Some(size(sub, vars)?),
                     "pids" => s.pids = Some(sub.string(vars)?),
-                    _ => unreachable!(),
+                    other => bail!("{other}: unsupported key"), // refused by mapping() already
                 }
             }
         }
