@@ -47,6 +47,13 @@ ended() {
     [[ ${stat%% *} == Z ]]
 }
 
+# Has file $1 at least $2 lines?
+lines_at_least() {
+    local count
+    count=$(wc -l <"$1") || return 1
+    ((count >= $2))
+}
+
 # The host PID of the program the init of container $1 runs.
 program_pid() {
     local init pid
@@ -187,4 +194,29 @@ serving_again() {
     run "$ROOT/scripts/ccompose" -f "$BATS_TEST_TMPDIR/build.yaml" config
     assert_status 125
     [[ $output == *": services.web.build: building images is not supported"* ]] || fail "$output"
+}
+
+@test "service_completed_successfully, on-failure:2 and always: runs counted from what each run wrote" {
+    rm -rf "$APP"
+    cp -r "$ROOT/tests/compose/jobs" "$APP"
+    mkdir "$APP/out"
+    run ccompose up -d
+    assert_status 0
+    # app's supervisor ends after its third run (two restarts).
+    wait_for test ! -e "$ISOKIT_STATE/.compose/app/app.supervisor"
+    # Each of app's runs saw migrate's line: migrate had completed first.
+    assert_equal "$(<"$APP/out/app")" $'migrated\nmigrated\nmigrated'
+    assert_equal "$(<"$APP/out/migrate")" migrated
+    run ccompose ps
+    [[ $output == *"app-app-1 "*" app "*" exited(3) "*" 2"* ]] || fail "ps: $output"
+    [[ $output == *"app-migrate-1 "*" exited(0) "* ]] || fail "ps: $output"
+    # flaky is restarted until down, even while it waits to restart.
+    wait_for lines_at_least "$APP/out/flaky" 3
+    local supervisor
+    read -r supervisor _ <"$ISOKIT_STATE/.compose/app/flaky.supervisor"
+    run ccompose down
+    assert_status 0
+    ended "$supervisor" || fail "flaky's supervisor still runs"
+    run ls -A "$ISOKIT_STATE"
+    [[ $output != *app-* ]] || fail "container state left: $output"
 }
