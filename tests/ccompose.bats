@@ -220,3 +220,26 @@ serving_again() {
     run ls -A "$ISOKIT_STATE"
     [[ $output != *app-* ]] || fail "container state left: $output"
 }
+
+@test "a hostile value stays data: not run by ccompose's eval, and one word in the explained line" {
+    local word='a'\''b $(touch '"$BATS_TEST_TMPDIR"'/ran) `touch '"$BATS_TEST_TMPDIR"'/ran2` "c" \'
+    # In YAML single quotes ' is written '', and $ is $$ for compose.
+    local yaml=${word//\'/\'\'}
+    yaml=${yaml//\$/\$\$}
+    printf '%s\n' 'services:' '  web:' "    command: [printf, '%s|', '$yaml']" \
+        '    environment:' "      word: '$yaml'" >"$BATS_TEST_TMPDIR/hostile.yaml"
+    run "$ROOT/scripts/ccompose" -f "$BATS_TEST_TMPDIR/hostile.yaml" config
+    assert_status 0
+    run "$ROOT/scripts/ccompose" -f "$BATS_TEST_TMPDIR/hostile.yaml" config --explain
+    assert_status 0
+    [[ ! -e $BATS_TEST_TMPDIR/ran && ! -e $BATS_TEST_TMPDIR/ran2 ]] || fail "a value was run"
+    # The contain line, with contain replaced by a printer of its words.
+    local line
+    line=$(grep "/contain -d " <<<"$output")
+    line="printf '<%s>\\n'${line#*/contain}"
+    run sh -c "$line"
+    assert_status 0
+    [[ ! -e $BATS_TEST_TMPDIR/ran && ! -e $BATS_TEST_TMPDIR/ran2 ]] || fail "sh ran a value"
+    assert_equal "${lines[-1]}" "<$word>"
+    [[ $output == *"<word=$word>"* ]] || fail "$output"
+}
