@@ -83,6 +83,7 @@ serving_again() {
     [[ ! -e $APP/out/misses ]] || fail "the client ran before the server was healthy: $(<"$APP/out/misses")"
     # The page lives in the named volume, a directory on the host.
     assert_equal "$(<"$ISOKIT_VOLUMES/app_www/index.html")" "hi, world"
+    assert_equal "$(stat -c %a "$ISOKIT_VOLUMES")" 700
     # Both on the project's bridge, in the subnet cnetwork gave it.
     local bridge
     bridge=$(source "$ROOT/scripts/lib/common.sh"; network_bridge_name app_default)
@@ -167,6 +168,7 @@ serving_again() {
     wait_for test -s "$APP/out/page"
     assert_equal "$(<"$APP/out/page")" "hi, world"
     assert_equal "$(<"$ISOKIT_VOLUMES/app_www/index.html")" "hi, world"
+    assert_equal "$(stat -c %a "$ISOKIT_VOLUMES")" 700
 }
 
 @test "interpolation: the environment over .env over \${VAR:-default}" {
