@@ -87,10 +87,7 @@ fn parse(
     vars: &interpolate::Variables,
     volumes: &Path,
 ) -> anyhow::Result<String> {
-    let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|err| anyhow::anyhow!("{err}"))?;
-    // Anchors and `<<:` merge keys, as in files that share settings
-    // through an `x-` extension.
-    value.apply_merge().map_err(|err| anyhow::anyhow!("{err}"))?;
+    let value = model::load(text)?;
     let project = model::project(&value, dir, project, vars)?;
     plan::render(&project, volumes)
 }

@@ -121,6 +121,15 @@ const SERVICE_KEYS: &[&str] = &[
     "tmpfs",
 ];
 
+/// The YAML of a compose file as a value tree: anchors resolved, and
+/// `<<:` merge keys applied (files share settings through an `x-`
+/// extension that way).
+pub fn load(text: &str) -> anyhow::Result<Value> {
+    let mut value: Value = serde_yaml_ng::from_str(text).map_err(|err| anyhow::anyhow!("{err}"))?;
+    value.apply_merge().map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(value)
+}
+
 /// Walk the whole file. DIR: the project directory (relative paths);
 /// NAME: the project name if given (-p), else the file's `name:`, else DIR's.
 pub fn project(root: &Value, dir: &Path, name: Option<&str>, vars: &Variables) -> anyhow::Result<Project> {

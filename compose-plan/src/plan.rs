@@ -202,7 +202,7 @@ mod tests {
     use crate::interpolate::Variables;
 
     fn plan(text: &str) -> anyhow::Result<Project> {
-        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)?;
+        let value = crate::model::load(text)?;
         crate::model::project(&value, Path::new("/p/app"), None, &Variables::from_pairs(&[]))
     }
 
@@ -246,6 +246,62 @@ mod tests {
             args.join(" "),
             "--name app-web-1 --network app_default --network-alias web -p 8080:80 -v /v/app_data:/srv:ro \
              -v /p/app/html:/www --memory 64M -e A=1 --rootfs /p/app/root --overlay -- httpd -f -p 80"
+        );
+    }
+
+    #[test]
+    fn every_supported_key() {
+        let p = plan(
+            "x-base: &base\n  read_only: true\n\
+             services:\n  web:\n    <<: *base\n    image: registry.example/web:1\n    command: [serve, --port, '80']\n\
+             \x20   environment: [A=1, 'B=x y']\n    env_file: web.env\n    hostname: box\n    user: '1000:1000'\n\
+             \x20   working_dir: /srv\n    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n    tmpfs: ['/run:size=8m']\n\
+             \x20   ports: [{target: 80, published: 8080, host_ip: 127.0.0.1, protocol: tcp}]\n\
+             \x20   volumes: [{type: bind, source: ./d, target: /d, read_only: true}, {type: tmpfs, target: /t}]\n\
+             \x20   networks: {front: {aliases: [www]}}\n\
+             \x20   deploy: {resources: {limits: {cpus: '0.5', memory: 1g, pids: 64}}}\n\
+             \x20   healthcheck: {test: [CMD-SHELL, 'true'], interval: 1m, retries: 2}\n\
+             \x20   restart: on-failure:3\n\
+             networks:\n  front:\n    name: shared\n",
+        )
+        .unwrap();
+        let web = &p.services[0];
+        let args = contain_args(&p, web, Path::new("/v")).unwrap();
+        assert_eq!(
+            args.join(" "),
+            "--name app-web-1 --hostname box --network shared --network-alias web --network-alias www \
+             -p 127.0.0.1:8080:80/tcp --tmpfs /run:8M -v /p/app/d:/d:ro --tmpfs /t --read-only --memory 1G \
+             --cpus 0.5 --pids-limit 64 --cap-add NET_ADMIN --cap-drop ALL --user 1000:1000 --workdir /srv \
+             --env-file /p/app/web.env -e A=1 -e B=x y registry.example/web:1 serve --port 80"
+        );
+        let health = web.health.as_ref().unwrap();
+        assert_eq!(health.test, ["/bin/sh", "-c", "true"]);
+        assert_eq!((health.interval_ms, health.retries), (60_000, 2));
+        assert_eq!(web.restart, "on-failure:3");
+    }
+
+    #[test]
+    fn refusals_name_the_value() {
+        let err = |text: &str| plan(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            err("services:\n  w: {command: x, ports: ['80']}\n"),
+            "services.w.ports[0]: '80' publishes no host port (a random host port is not supported: write HOST:CONTAINER)"
+        );
+        assert_eq!(
+            err("services:\n  w: {command: x, volumes: ['data:/d']}\n"),
+            "services.w.volumes[0]: the volume 'data' is not declared in the top-level volumes"
+        );
+        assert_eq!(
+            err("services:\n  w: {command: x, networks: [a, b]}\nnetworks: {a: {}, b: {}}\n"),
+            "services.w.networks: exactly one network per service is supported (contain attaches a container to one)"
+        );
+        assert_eq!(
+            err("services:\n  w: {command: x, restart: sometimes}\n"),
+            "services.w.restart: invalid policy 'sometimes' (no, always, on-failure[:N], unless-stopped)"
+        );
+        assert_eq!(
+            err("services:\n  w: {image: r/x, entrypoint: sh}\n"),
+            "services.w.entrypoint: contain keeps a registry image's own Entrypoint (put the program in command instead)"
         );
     }
 
