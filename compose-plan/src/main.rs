@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod interpolate;
+mod keys;
 mod model;
 mod node;
 mod plan;

@@ -32,6 +32,14 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A mapping of ALLOWED keys, or null (`volumes: {data:}`).
+    pub fn named_or_mapping(&self, allowed: &[&str]) -> anyhow::Result<Vec<(String, &'a Value)>> {
+        match self.value {
+            Value::Null => Ok(Vec::new()),
+            _ => self.mapping(allowed),
+        }
+    }
+
     pub fn sequence(&self) -> anyhow::Result<&'a [Value]> {
         match self.value {
             Value::Sequence(items) => Ok(items),
