@@ -191,6 +191,7 @@ refuses_late_version() {
     refuses_late_version imgunpack --store "$BATS_TEST_TMPDIR" --version alpine
     refuses_late_version ptyrun --relay --version true
     refuses_late_version imgload --store "$BATS_TEST_TMPDIR" --version archive.tar
+    refuses_late_version compose-plan --project demo --version compose.yaml
 }
 
 help_word_is_a_program() {

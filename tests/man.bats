@@ -16,7 +16,7 @@ load console
 
 PAGES=(isokit.7 unshare-lite.1 netns-setup.1 pivot.1 cgset.1 capdrop.1 scfilter.1
     contain.1 cps.1 ckill.1 cexec.1 clogs.1 mkrootfs.1 netbridge.1
-    imgpull.1 imgunpack.1 imgload.1 cimages.1 crmi.1 cnetwork.1 isokit-oci.1 cpause.1)
+    imgpull.1 imgunpack.1 imgload.1 cimages.1 crmi.1 cnetwork.1 isokit-oci.1 cpause.1 ccompose.1 compose-plan.1)
 
 teardown() {
     local pidfile pid state
@@ -137,7 +137,7 @@ run_example() {
 
 @test "each proposed short --help (man/help/TOOL.txt) fits 80 columns and lists --version" {
     local tool file
-    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack imgload; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack imgload compose-plan; do
         file=$ROOT/man/help/$tool.txt
         [[ -f $file ]] || fail "no $file" || return 1
         assert_equal "$(awk 'length > 80' "$file")" "" || return 1
@@ -149,7 +149,7 @@ run_example() {
 
 @test "each tool's --help is the short text of man/help/TOOL.txt" {
     local tool help
-    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack ptyrun imgload; do
+    for tool in unshare-lite netns-setup pivot cgset capdrop scfilter imgpull imgunpack ptyrun imgload compose-plan; do
         help=$("$BIN/$tool" --help)
         assert_equal "$help" "$(cat "$ROOT/man/help/$tool.txt")" || return 1
     done

@@ -28,7 +28,7 @@ shell_scripts() {
 
 @test "the user-facing scripts answer --help with a usage line, exit 0" {
     local script
-    for script in contain cps ckill cexec clogs mkrootfs netbridge cnetwork vm-test bench bench-images install-kit lint-tests; do
+    for script in contain cps ckill cexec clogs mkrootfs netbridge cnetwork ccompose vm-test bench bench-images install-kit lint-tests; do
         run "$ROOT/scripts/$script" --help
         [[ $status == 0 ]] || fail "$script --help exited $status"
         [[ $output == *Usage:* ]] || fail "$script --help: $output"
