@@ -178,6 +178,17 @@ start_time_of() {
     start_time=${fields[19]}
 }
 
+# The parent of process $1 (field 4 of /proc/PID/stat), into parent.
+parent_of() {
+    local stat
+    parent=''
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    local -a fields
+    read -r -a fields <<<"$stat"
+    parent=${fields[1]}
+}
+
 # Is the process that owns container $1's state (contain itself, or the
 # detached supervisor) still alive?
 owner_alive() {
@@ -230,6 +241,16 @@ init_pid() {
     [[ -n $cmdline ]] || return 1
     [[ $cmdline == *unshare-lite* ]] || return 1
     [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || return 1
+    if [[ -z $cgroup ]]; then
+        # Without root there is no cgroup of isokit's: the init is the
+        # child of the launcher that the live owner (contain, or its
+        # detached supervisor) started, which rules out a reused PID.
+        local owner parent
+        owner_alive "$1" && read -r owner <"$ISOKIT_STATE/$1/owner" || return 1
+        parent_of "$pid" && parent_of "$parent" && [[ $parent == "$owner" ]] || return 1
+        echo "$pid"
+        return 0
+    fi
     local in_cgroup=
     while IFS= read -r line; do
         [[ $line == *"/isokit/$cgroup" ]] && in_cgroup=1
