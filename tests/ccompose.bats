@@ -132,7 +132,9 @@ serving_again() {
     done
     assert_equal "${#supervisors[@]}" 2
     local cgroups
-    cgroups=$(source "$ROOT/scripts/lib/common.sh"; for n in app-server-1 app-client-1; do cgroup_name "$n"; done)
+    # cgroup_name NAME VAR sets VAR (it prints nothing).
+    cgroups=$(source "$ROOT/scripts/lib/common.sh"; for n in app-server-1 app-client-1; do cgroup_name "$n" c; echo "$c"; done)
+    [[ $cgroups == app-server-1.*app-client-1.* ]] || fail "no cgroup names: '$cgroups'"
     run ccompose down -v
     assert_status 0
     for pid in "${supervisors[@]}"; do
@@ -244,4 +246,22 @@ serving_again() {
     [[ ! -e $BATS_TEST_TMPDIR/ran && ! -e $BATS_TEST_TMPDIR/ran2 ]] || fail "sh ran a value"
     assert_equal "${lines[-1]}" "<$word>"
     [[ $output == *"<word=$word>"* ]] || fail "$output"
+}
+
+@test "a newline in a healthcheck stays inside its comment line of the explained plan" {
+    printf '%s\n' 'services:' '  db:' '    command: [sleep, "60"]' '    healthcheck:' \
+        "      test: [CMD, \"true\\ntouch $BATS_TEST_TMPDIR/ran #\"]" \
+        '  web:' '    command: [sleep, "60"]' '    depends_on:' '      db: {condition: service_healthy}' \
+        >"$BATS_TEST_TMPDIR/newline.yaml"
+    run "$ROOT/scripts/ccompose" -f "$BATS_TEST_TMPDIR/newline.yaml" config --explain
+    assert_status 0
+    [[ $output == *"true?touch $BATS_TEST_TMPDIR/ran #"* ]] || fail "the healthcheck's comment: $output"
+    # Every line is a comment or one of the plan's commands; the comments,
+    # run by sh, run nothing.
+    local line
+    while IFS= read -r line; do
+        [[ $line == "#"* || $line == *"/cnetwork create "* || $line == *"/contain -d "* ]] || fail "a stray line: $line"
+    done <<<"$output"
+    grep '^#' <<<"$output" | sh
+    [[ ! -e $BATS_TEST_TMPDIR/ran ]] || fail "a comment line ran a command"
 }
