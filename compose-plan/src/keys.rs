@@ -11,13 +11,20 @@ use crate::model::{valid_name, Condition, Health, Image, Mount, Network, Service
 use crate::node::{child, Node};
 
 /// `image:`: a path (starting with '/' or '.') is a root filesystem
-/// directory; anything else a registry reference.
-pub(crate) fn image(text: &str, dir: &Path) -> Image {
+/// directory; anything else a registry reference, which must look like
+/// one: it becomes a word of contain's command line, where a leading '-'
+/// would be read as an option (`IMG=--privileged` would get round the
+/// keys this file refuses).
+pub(crate) fn image(text: &str, dir: &Path) -> anyhow::Result<Image> {
     if text.starts_with('/') || text.starts_with('.') {
-        Image::Dir(in_dir(dir, text))
-    } else {
-        Image::Registry(text.into())
+        return Ok(Image::Dir(in_dir(dir, text)));
     }
+    let mut chars = text.chars();
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c)) {
+        bail!("'{text}' is not an image reference (REGISTRY/NAME[:TAG][@DIGEST]) nor a path starting with / or .");
+    }
+    Ok(Image::Registry(text.into()))
 }
 
 /// PATH from the project directory, "." components dropped (lexically:
@@ -418,5 +425,16 @@ mod tests {
         assert_eq!(size_text("1048576", "p").unwrap(), "1048576");
         assert!(size_text("1.5g", "p").is_err());
         assert!(size_text("m", "p").is_err());
+    }
+
+    #[test]
+    fn images() {
+        let dir = Path::new("/app");
+        assert!(matches!(image("busybox", dir), Ok(Image::Registry(r)) if r == "busybox"));
+        assert!(matches!(image("localhost:5000/demo:1@sha256:ab", dir), Ok(Image::Registry(_))));
+        assert!(matches!(image("./rootfs", dir), Ok(Image::Dir(p)) if p == Path::new("/app/rootfs")));
+        for bad in ["--privileged", "-v", "", "a b", "a\nb", "$(x)"] {
+            assert!(image(bad, dir).is_err(), "{bad:?} accepted");
+        }
     }
 }

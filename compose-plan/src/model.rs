@@ -315,7 +315,9 @@ fn service(
         let key_path = child(&path, &key);
         let node = Node { value, path: &key_path };
         match key.as_str() {
-            "image" => s.image = image(&node.string(vars)?, dir),
+            "image" => {
+                s.image = image(&node.string(vars)?, dir).map_err(|error| anyhow::anyhow!("{}: {error}", node.path))?
+            }
             "build" => {
                 bail!("{key_path}: building images is not supported (build it elsewhere, then imgload or imgpull it)")
             }
