@@ -75,7 +75,9 @@ contain() {
     # alone would send every launch through env.
     local expected=$'HOME=/root\nHOSTNAME=envs\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nX=1'
     local how
-    for how in 'exec "$@"' 'trap "" HUP INT; exec "$@"' 'f() { :; }; export -f f; exec env "A.B=1" "$@"'; do
+    # The last: contain started without PWD, which its bash then makes.
+    for how in 'exec "$@"' 'trap "" HUP INT; exec "$@"' 'f() { :; }; export -f f; exec env "A.B=1" "$@"' \
+        'exec env -u PWD -u OLDPWD "$@"'; do
         run sandboxed env -i PATH="$PATH" ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" SECRET=host \
             bash -c "$how" bash "$ROOT/scripts/contain" --name envs -e X=1 -- env
         assert_status 0
