@@ -35,7 +35,10 @@ pub struct Arena {
 }
 
 // SAFETY: the buffer is only written through blocks handed out once each
-// (reserved by compare-and-swap on `next`), never shared between them.
+// (reserved by compare-and-swap on `next`), never shared between them. The
+// newest block can be given back and handed out again, possibly to another
+// thread: the give-back is a Release and every reservation an Acquire on
+// `next`, so the first owner's writes happen before the next owner's.
 unsafe impl Sync for Arena {}
 
 impl Arena {
@@ -56,14 +59,14 @@ impl Arena {
     /// Reserve `size` bytes aligned to `align`; None when they do not fit.
     fn reserve(&self, size: usize, align: usize) -> Option<*mut u8> {
         let base = self.base();
-        let mut next = self.next.load(Ordering::Relaxed);
+        let mut next = self.next.load(Ordering::Acquire);
         loop {
             let start = (base + next).checked_add(align - 1)? & !(align - 1);
             let end = start.checked_add(size)?;
             if end > base + CAPACITY {
                 return None;
             }
-            match self.next.compare_exchange_weak(next, end - base, Ordering::Relaxed, Ordering::Relaxed) {
+            match self.next.compare_exchange_weak(next, end - base, Ordering::AcqRel, Ordering::Acquire) {
                 // A pointer derived from the buffer's own, so it keeps its provenance.
                 Ok(_) => return Some(self.buffer.0.get().cast::<u8>().wrapping_add(start - base)),
                 Err(now) => next = now,
@@ -73,7 +76,7 @@ impl Arena {
 
     /// Whether the block at `ptr` of `size` bytes is the newest one.
     fn is_newest(&self, ptr: *mut u8, size: usize) -> bool {
-        ptr as usize + size == self.base() + self.next.load(Ordering::Relaxed)
+        ptr as usize + size == self.base() + self.next.load(Ordering::Acquire)
     }
 }
 
@@ -98,7 +101,7 @@ unsafe impl GlobalAlloc for Arena {
         // any other stays reserved until the process ends.
         let end = ptr as usize + layout.size() - self.base();
         let start = ptr as usize - self.base();
-        let _ = self.next.compare_exchange(end, start, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.next.compare_exchange(end, start, Ordering::Release, Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -107,7 +110,7 @@ unsafe impl GlobalAlloc for Arena {
             let end = ptr as usize + layout.size() - self.base();
             let new_end = ptr as usize - self.base() + new_size;
             if new_end <= CAPACITY
-                && self.next.compare_exchange(end, new_end, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                && self.next.compare_exchange(end, new_end, Ordering::AcqRel, Ordering::Relaxed).is_ok()
             {
                 return ptr;
             }
