@@ -155,10 +155,12 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// The child goes on as a fork child does (same stack, a copy of memory)
 /// and isokit tools are single-threaded (see [`fork`]). One difference
 /// from the C library's fork: the library's cached thread id is not
-/// updated in the child, so raise(3) there would aim at the parent's id
-/// (in the child's own PID namespace, usually no process); abort(3)
-/// still ends the process, and nothing else a single-threaded tool calls
-/// reads that cache.
+/// updated in the child, so raise(3) there would aim at the parent's id,
+/// which in the child's own PID namespace may name another process of the
+/// container. abort(3) raises SIGABRT first, and a panic aborts (panic =
+/// "abort"): the child therefore gets a panic hook that prints the panic
+/// and exits with 134 (128 + SIGABRT) instead. Nothing else a
+/// single-threaded tool calls reads that cache.
 pub fn fork_into_cgroup(cgroup: std::os::fd::BorrowedFd) -> nix::Result<nix::unistd::ForkResult> {
     use std::os::fd::AsRawFd;
     let mut args = CloneArgs {
@@ -172,7 +174,13 @@ pub fn fork_into_cgroup(cgroup: std::os::fd::BorrowedFd) -> nix::Result<nix::uni
     // one, exactly as after fork(2), which the comment above covers.
     let pid = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
     match nix::errno::Errno::result(pid)? {
-        0 => Ok(nix::unistd::ForkResult::Child),
+        0 => {
+            std::panic::set_hook(Box::new(|info| {
+                eprintln!("{info}");
+                std::process::exit(128 + libc::SIGABRT)
+            }));
+            Ok(nix::unistd::ForkResult::Child)
+        }
         child => Ok(nix::unistd::ForkResult::Parent { child: nix::unistd::Pid::from_raw(child as libc::pid_t) }),
     }
 }
