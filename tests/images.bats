@@ -592,9 +592,12 @@ contain_image() {
 }
 
 # xattrs_of FILE: every attribute the kernel holds on FILE (all
-# namespaces), NAME="VALUE" per line.
+# namespaces), NAME="VALUE" per line; a line saying so if getfattr fails
+# (FILE missing), so that an expected "" cannot pass by accident.
 xattrs_of() {
-    getfattr --absolute-names --match=- --dump "$1" | sed '/^#/d; /^$/d'
+    local dump
+    dump=$(getfattr --absolute-names --match=- --dump "$1" 2>&1) || { echo "getfattr failed: $dump"; return 0; }
+    sed '/^#/d; /^$/d' <<<"$dump"
 }
 
 # capability_of FILE: security.capability in hex, as the kernel stores it.

@@ -348,7 +348,9 @@ second_bundle() {
     done
     # The joined namespace was not set up again: still only lo, A's.
     run nsenter --target "$proc_b" --net ip -o link show
+    assert_status 0
     assert_equal "$(wc -l <<<"$output")" 1
+    [[ $output == "1: lo:"* ]] || fail "$output"
     oci delete --force "$ID-b"
     [[ ! -e $STATE/$ID-b ]] || fail "state of B left"
 }
