@@ -482,7 +482,15 @@ init_privileges() {
 --join net=$ns --user|--join net cannot follow a new user namespace (--user): join the user namespace that owns it instead (--join user=...)
 --join ipc=/nonexistent|open namespace '/nonexistent': No such file or directory
 --join network=$ns|error parsing option '--join' with value 'network=$ns': --join 'network=$ns': unknown namespace type 'network' (mnt uts ipc net pid cgroup user time)
+--join-foreign --join net=/proc/self/ns/net|join '/proc/self/ns/net': that is this process's own net namespace (--join-foreign)
 EOF2
+    # Without --join-foreign, the caller's own namespace is joined (setns
+    # to the namespace it is in is allowed): the flag alone refuses it.
+    run sandboxed unshare-lite --join net=/proc/self/ns/net -- true
+    assert_status 0
+    # And a namespace that is not the caller's passes the check.
+    run sandboxed sh -c "unshare --net=$ns true && unshare-lite --join-foreign --join net=$ns -- true"
+    assert_status 0
 }
 
 @test "--join pid forks: the command is in the joined PID namespace; ISOKIT_TRACE says what was joined" {

@@ -116,6 +116,12 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     for (kind, path) in &joined {
         unshare.extend(["--join".into(), format!("{kind}={path}")]);
     }
+    // The launcher runs in the caller's (the host's) namespaces: a joined
+    // path must never turn out to be one of them, checked again on the
+    // opened file (create's own check was made on the path, earlier).
+    if !joined.is_empty() {
+        unshare.push("--join-foreign".into());
+    }
     if !config.hostname.is_empty() {
         if joined.iter().any(|(kind, _)| *kind == "uts") {
             bail!("config.json: hostname: the uts namespace is joined, and its hostname belongs to its owner");

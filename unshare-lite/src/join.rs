@@ -103,15 +103,23 @@ pub struct Joins(Vec<Opened>);
 
 impl Joins {
     /// Open every file and check that it is a namespace file of the type
-    /// asked for, before any namespace is entered.
-    pub fn open(joins: &[Join]) -> anyhow::Result<Joins> {
+    /// asked for, before any namespace is entered. With `foreign`, a file
+    /// that is one of this process's own namespaces is refused: checked on
+    /// the open file, so a PID in /proc/PID/ns that was reused between the
+    /// caller's check and this open cannot land the command in the
+    /// caller's namespace.
+    pub fn open(joins: &[Join], foreign: bool) -> anyhow::Result<Joins> {
         let mut opened = Vec::new();
         for join in joins {
             let shown = join.path.display();
             // std opens with O_CLOEXEC: the fd never reaches PROG.
             let file = File::open(&join.path).with_context(|| format!("open namespace '{shown}'"))?;
             check_type(&file, join.kind, &join.path)?;
-            opened.push(Opened { kind: join.kind, path: join.path.clone(), file });
+            let opened_one = Opened { kind: join.kind, path: join.path.clone(), file };
+            if foreign && same_as_current(&opened_one)? {
+                bail!("join '{shown}': that is this process's own {} namespace (--join-foreign)", join.kind.name());
+            }
+            opened.push(opened_one);
         }
         Ok(Joins(opened))
     }
@@ -161,9 +169,12 @@ fn check_type(file: &File, kind: Kind, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Is the opened file the namespace of its type this process is in?
 fn same_as_current(opened: &Opened) -> anyhow::Result<bool> {
-    let target = opened.file.metadata().context("stat the user namespace file")?;
-    let current = std::fs::metadata("/proc/self/ns/user").context("stat '/proc/self/ns/user'")?;
+    let name = opened.kind.name();
+    let target = opened.file.metadata().with_context(|| format!("stat the {name} namespace file"))?;
+    let own = format!("/proc/self/ns/{name}");
+    let current = std::fs::metadata(&own).with_context(|| format!("stat '{own}'"))?;
     Ok(target.dev() == current.dev() && target.ino() == current.ino())
 }
 

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 /// rest.
 fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
-    let mut joins = Joins::open(&plan.joins)?;
+    let mut joins = Joins::open(&plan.joins, plan.join_foreign)?;
     let cgroup_dir = plan.cgroup_dir.as_deref().map(CgroupDir::open).transpose()?;
     // The ranges are read before anything is made: no range, no namespace.
     let subids = if plan.map_subids { Some(SubIds::of_caller()?) } else { None };

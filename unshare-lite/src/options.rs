@@ -55,6 +55,10 @@ pub struct Options {
     /// uts, ipc, net, pid, cgroup, user or time)
     #[argh(option, arg_name = "TYPE=PATH", from_str_fn(parse_join))]
     join: Vec<Join>,
+    /// refuse a --join file that is a namespace this process is in
+    /// already (a reused PID in /proc/PID/ns would name the caller's own)
+    #[argh(switch)]
+    join_foreign: bool,
     /// NAME: set the hostname (requires --uts)
     #[argh(option, arg_name = "NAME")]
     hostname: Option<String>,
@@ -169,6 +173,8 @@ pub struct Plan {
     /// Existing namespaces to enter, at most one of each type, none of a
     /// type also made new.
     pub joins: Vec<Join>,
+    /// Refuse a join file that is one of this process's own namespaces.
+    pub join_foreign: bool,
     pub as_pid1: bool,
     pub new_session: bool,
     pub time: Option<TimeOffsets>,
@@ -262,6 +268,7 @@ impl Options {
             map_subids: self.map_subids,
             pid,
             joins: self.join.clone(),
+            join_foreign: self.join_foreign,
             as_pid1: self.as_pid1,
             new_session: self.new_session,
             time: time
