@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # contain without root: a user namespace mapping the caller to root, no
-# cgroup step, and user-mode networking through slirp4netns started from
-# outside. The user is nobody (uid 65534), inside a throwaway sandbox
-# (tests/net.bash) whose "other host" namespace serves the page fetched.
+# cgroup step, and user-mode networking through slirp4netns or pasta
+# started from outside (pasta forwarding the published ports). The user is
+# nobody (uid 65534), inside a throwaway sandbox (tests/net.bash) whose
+# "other host" namespace serves the page fetched.
 
 load helpers
 load net
@@ -53,10 +54,14 @@ teardown_file() {
     userdel "$SUB_USER"
 }
 
-# contain as nobody, in the sandbox.
-contain_as_nobody() {
+# A command as nobody, in the sandbox.
+as_nobody() {
     in_sandbox setpriv --reuid 65534 --regid 65534 --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/nonexistent ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$ROOT/scripts/contain" "$@"
+        HOME=/nonexistent ISOKIT_STATE="$ISOKIT_STATE" ISOKIT_IMAGES="$ISOKIT_IMAGES" "$@"
+}
+
+contain_as_nobody() {
+    as_nobody "$ROOT/scripts/contain" "$@"
 }
 
 # contain as the test's user with subordinate ranges, in the sandbox.
@@ -82,10 +87,10 @@ contain_as_subuser() {
     assert_equal "${lines[0]}" "contain: --memory needs root (a cgroup limit); without root: no limits"
     run contain_as_nobody --net bridge -- true
     assert_status 125
-    assert_equal "${lines[0]}" "contain: --net bridge needs root (a veth on a host bridge); without root: --net none, slirp4netns or host"
+    assert_equal "${lines[0]}" "contain: --net bridge needs root (a veth on a host bridge); without root: --net none, slirp4netns, pasta or host"
     run contain_as_nobody --net slirp4netns -p 8080:80 -- true
     assert_status 125
-    assert_equal "${lines[0]}" "contain: -p needs root (nftables on the host)"
+    assert_equal "${lines[0]}" "contain: -p needs root (nftables on the host); without root: --net pasta -p"
     [[ ! -e $ISOKIT_STATE ]] || [[ -z $(ls "$ISOKIT_STATE") ]] || fail "left: $(ls "$ISOKIT_STATE")"
 }
 
@@ -131,3 +136,67 @@ contain_as_subuser() {
     assert_equal "${lines[0]} ${lines[1]}" "65534 65534"
 }
 
+# A /dev/net/tun that nobody may open, in the sandbox only (the VM's may
+# be 0600).
+open_tun_in_sandbox() {
+    mknod "$BATS_TEST_TMPDIR/tun" c 10 200
+    chmod 0666 "$BATS_TEST_TMPDIR/tun"
+    in_sandbox mount --bind "$BATS_TEST_TMPDIR/tun" /dev/net/tun
+}
+
+# pasta copies the host's addresses and routes onto tap0: it needs an
+# interface with a default route, here the link to the other host.
+add_routed_peer() {
+    add_peer
+    in_sandbox ip route add default via 198.51.100.2
+}
+
+@test "without root, --net pasta -p: the published port from another host and from the host, refused to a second container" {
+    add_routed_peer
+    open_tun_in_sandbox
+    run contain_as_nobody -d --name web --net pasta -p 8080:80 -- \
+        sh -c 'ip -o -4 addr show tap0 >/tmp/addr; echo served inside >/tmp/page; exec httpd -f -p 80 -h /tmp'
+    assert_status 0
+    # From the other host, to the sandbox's address: pasta's listener.
+    wait_for on_peer busybox wget -q -O /dev/null http://198.51.100.1:8080/page
+    run on_peer busybox wget -q -O - http://198.51.100.1:8080/page
+    assert_equal "$output" "served inside"
+    # From the host itself, through its loopback.
+    run in_sandbox busybox wget -q -O - http://127.0.0.1:8080/page
+    assert_equal "$output" "served inside"
+    # tap0 inside has the sandbox's address, copied by pasta.
+    run in_sandbox busybox wget -q -O - http://127.0.0.1:8080/addr
+    [[ $output == *"tap0"*"inet 198.51.100.1/24"* ]] || fail "$output"
+    # Only the published port is forwarded: 8081 is nobody's.
+    run in_sandbox busybox wget -q -O - http://127.0.0.1:8081/page
+    assert_status 1
+    # The host port is taken: a second container is refused, in one line.
+    run contain_as_nobody --name web2 --net pasta -p 8080:80 -- true
+    assert_status 125
+    [[ ${lines[-1]} == "contain: pasta could not connect the container: "* ]] || fail "$output"
+    # pasta ends with the container.
+    run as_nobody "$ROOT/scripts/ckill" web KILL
+    assert_status 0
+    wait_for no_pasta_of_nobody
+}
+
+@test "without root, --net pasta: the container cannot reach the host's loopback" {
+    add_routed_peer
+    open_tun_in_sandbox
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo "host only" >"$BATS_TEST_TMPDIR/www/page"
+    in_sandbox busybox httpd -f -p 127.0.0.1:8000 -h "$BATS_TEST_TMPDIR/www" &
+    # shellcheck disable=SC2034 # killed by release_sandbox
+    LISTENER=$!
+    wait_for in_sandbox busybox wget -q -O /dev/null http://127.0.0.1:8000/page
+    run contain_as_nobody --net pasta -- sh -c 'wget -q -O - http://127.0.0.1:8000/page; echo "status $?"'
+    assert_status 0
+    [[ $output != *"host only"* ]] || fail "the host's loopback was reached: $output"
+    [[ ${lines[-1]} == "status 1" ]] || fail "$output"
+}
+
+# No live pasta of nobody's (this machine's PID 1 may leave the ended
+# one a zombie).
+no_pasta_of_nobody() {
+    ! ps -u 65534 -o stat=,comm= | grep -v '^Z' | grep -q 'pasta\|passt'
+}

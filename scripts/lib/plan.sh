@@ -42,8 +42,9 @@ Options:
   --net, --network MODE  none (default: only lo), bridge (a veth on isokit0,
                         made with scripts/netbridge), host (no new network
                         namespace) or NAME (a network made by cnetwork create)
-                        or slirp4netns (user-mode networking, also without
-                        root: started from outside, as rootless Podman)
+                        or slirp4netns or pasta (user-mode networking, also
+                        without root: started from outside, as rootless
+                        Podman; -p goes through pasta)
   --ip ADDR             address on the bridge (default: the first free one)
   --network-alias ALIAS another name the containers on the network resolve
   --add-host NAME:IP    a line "IP NAME" in the container's /etc/hosts
@@ -51,7 +52,8 @@ Options:
                         host's, less those on 127/8 and ::1)
   -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]
                         publish a port (or a range, 8080-8081:80-81) on the
-                        host's addresses (nftables DNAT); needs a bridge
+                        host's addresses (nftables DNAT); needs a bridge,
+                        a network or --net pasta (pasta forwards it)
   -v, --volume SRC:DST[:ro]   bind a host path into the container
   --tmpfs DST[:SIZE]    mount a tmpfs in the container
   --read-only           make the container's root read-only
@@ -182,11 +184,11 @@ plan_check() {
     [[ -z $image || -z $rootfs$tar ]] || usage_error "an IMAGE and --rootfs or --tar are mutually exclusive"
     case $pull in missing | always | never) ;; *) usage_error "invalid --pull '$pull' (missing, always, never)" ;; esac
     case $net in
-    none | bridge | host | slirp4netns) ;;
+    none | bridge | host | slirp4netns | pasta) ;;
     *) valid_name "$net" || usage_error "invalid --net '$net' (none, bridge, host, or a network made by cnetwork create)" ;;
     esac
     [[ -z $rootless ]] || plan_check_rootless
-    [[ -z $ip || ( $net != none && $net != host && $net != slirp4netns ) ]] || usage_error "--ip requires --net bridge or a network"
+    [[ -z $ip ]] || bridged_net "$net" || usage_error "--ip requires --net bridge or a network"
     # A network's subnet is known once the runner reads its record.
     [[ -z $ip || $net != bridge ]] || valid_container_address "$ip" ||
         usage_error "invalid --ip '$ip' (a host address in $ISOKIT_SUBNET_PREFIX.0.0/16 other than the gateway)"
@@ -194,7 +196,7 @@ plan_check() {
     for item in "${aliases[@]}"; do
         valid_name "$item" || usage_error "invalid --network-alias '$item' (letters, digits, '_', '.', '-')"
     done
-    ((${#aliases[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "--network-alias requires --net bridge or a network"
+    ((${#aliases[@]} == 0)) || bridged_net "$net" || usage_error "--network-alias requires --net bridge or a network"
     for item in "${add_hosts[@]}"; do
         if ! [[ $item =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]*:(.+)$ ]] || ! valid_ip "${BASH_REMATCH[1]}"; then
             usage_error "invalid --add-host '$item' (NAME:IP)"
@@ -204,7 +206,7 @@ plan_check() {
         valid_ip "$item" || usage_error "invalid --dns '$item' (an IP address)"
     done
     for item in "${publish_specs[@]}"; do plan_publish "$item"; done
-    ((${#publish[@]} == 0)) || [[ $net != none && $net != host && $net != slirp4netns ]] || usage_error "-p requires --net bridge or a network"
+    ((${#publish[@]} == 0)) || bridged_net "$net" || [[ $net == pasta ]] || usage_error "-p requires --net bridge, a network or --net pasta"
     for env in "${envs[@]}"; do
         [[ $env =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "invalid environment entry '$env' (KEY=VALUE)"
     done
@@ -245,10 +247,10 @@ plan_check_rootless() {
     done
     ((${#devices[@]} == 0)) || usage_error "--device needs root (the device cgroup)"
     case $net in
-    none | host | slirp4netns) ;;
-    *) usage_error "--net $net needs root (a veth on a host bridge); without root: --net none, slirp4netns or host" ;;
+    none | host | slirp4netns | pasta) ;;
+    *) usage_error "--net $net needs root (a veth on a host bridge); without root: --net none, slirp4netns, pasta or host" ;;
     esac
-    ((${#publish_specs[@]} == 0)) || usage_error "-p needs root (nftables on the host)"
+    ((${#publish_specs[@]} == 0)) || [[ $net == pasta ]] || usage_error "-p needs root (nftables on the host); without root: --net pasta -p"
     # A user with subordinate ranges (/etc/subuid and /etc/subgid) gets them
     # mapped as 1..N when the uidmap helpers are there (unshare-lite
     # --map-subids): chown 1000 and --user nobody then work inside.
@@ -259,6 +261,12 @@ plan_check_rootless() {
         grep -Eq "$me" /etc/subuid 2>/dev/null && grep -Eq "$me" /etc/subgid 2>/dev/null; then
         rootless_subids=1
     fi
+}
+
+# bridged_net MODE: a veth on a bridge (the default one or a cnetwork
+# network), as opposed to none, host and the user-mode stacks.
+bridged_net() {
+    case $1 in none | host | slirp4netns | pasta) return 1 ;; esac
 }
 
 # An IPv4 address, or something shaped like an IPv6 one (hex and colons).
@@ -397,7 +405,7 @@ plan_chain() {
     chain_netns=()
     case $net in
     host) ;;
-    none | slirp4netns) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
+    none | slirp4netns | pasta) chain_netns=("$ISOKIT_BIN/netns-setup") ;;
     *)
         local veth
         veth_name "$name" veth
@@ -491,11 +499,12 @@ plan_chain_rest() {
         # shellcheck disable=SC2016 # expanded by the container's sh
         chain_command=(/bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' isokit-workdir "$workdir" "${chain_command[@]}")
     fi
-    if [[ $net == slirp4netns ]]; then
-        # slirp4netns is started from outside once the namespace exists
-        # (by the runner): CMD waits, up to 5 s, for its tap0.
+    if [[ $net == slirp4netns || $net == pasta ]]; then
+        # The user-mode stack is started from outside once the namespace
+        # exists (by the runner): CMD waits, up to 5 s, for tap0's default
+        # route, which the stack adds once the address is set.
         # shellcheck disable=SC2016 # expanded by the container's sh
-        chain_command=(/bin/sh -c 'i=0; until grep -q "tap0:" /proc/net/dev; do i=$((i + 1)); [ $i -lt 500 ] || { echo "contain: slirp4netns did not bring tap0 up" >&2; exit 125; }; sleep 0.01; done; exec "$@"' isokit-net "${chain_command[@]}")
+        chain_command=(/bin/sh -c 'i=0; until grep -q "^tap0[[:space:]]00000000" /proc/net/route; do i=$((i + 1)); [ $i -lt 500 ] || { echo "contain: $0 did not bring tap0 up" >&2; exit 125; }; sleep 0.01; done; exec "$@"' "$net" "${chain_command[@]}")
     fi
 }
 
