@@ -88,6 +88,38 @@ assert_no_cgroup_left() {
     done
 }
 
+# assert_in_target WHAT TEXT CONTROLLER...: in TEXT, a /proc/PID/cgroup,
+# the line of the hierarchy holding each CONTROLLER (v2's for "") shows
+# isokit/NAME. Each hierarchy is checked on its own, so a process left in
+# its old cgroup of one hierarchy fails here.
+assert_in_target() {
+    local what=$1 text=$2 controller line
+    shift 2
+    for controller in "$@"; do
+        if [[ -z $controller || $(cg_mode "$controller") == v2 ]]; then
+            line=$(grep '^0::' <<<"$text" || true)
+        else
+            line=$(grep -E "^[0-9]+:([^:]*,)?$controller(,[^:]*)?:" <<<"$text" || true)
+        fi
+        [[ $line == *":/isokit/$NAME" ]] || fail "$what, ${controller:-v2}: '$line' in"$'\n'"$text" || return 1
+    done
+}
+
+# cgset moves itself by writing 0 to each v1 hierarchy's tasks file (one
+# thread, no wait for the threadgroup lock), cgroup.procs on v2: the kernel
+# must show the command, and a child it forks afterwards, in every one.
+@test "the command and a child it forks are in isokit/NAME of every hierarchy cgset drives" {
+    in_cgset --memory 64M --pids 20 --cpus 1 --cpuset 0 -- '
+        cat /proc/$$/cgroup
+        echo --
+        sh -c "cat /proc/\$\$/cgroup"'
+    assert_status 0
+    local command=${output%%$'\n'--$'\n'*} child=${output#*$'\n'--$'\n'}
+    [[ $command != "$output" && -n $child ]] || fail "no separator: $output"
+    assert_in_target command "$command" memory pids cpu cpuset ""
+    assert_in_target child "$child" memory pids cpu cpuset ""
+}
+
 @test "--memory-swap limits memory plus swap (or fails cleanly where swap accounting is off)" {
     # Made first without swap, to see which files the kernel gives it.
     run --separate-stderr cgset --name "$NAME" --memory 32M
@@ -291,6 +323,35 @@ EOF
     wait "$second" || true
     run --separate-stderr cgset --name "$NAME" --pid 999999999
     assert_status 125
+}
+
+# has_threads PID N: whether process PID has at least N threads.
+has_threads() {
+    local tasks=(/proc/"$1"/task/*)
+    ((${#tasks[@]} >= $2))
+}
+
+# --pid moves a whole process through cgroup.procs, never one thread:
+# every thread of a multi-threaded process must land in the cgroup.
+@test "--pid moves every thread of a multi-threaded process" {
+    python3 -c '
+import threading, time
+for _ in range(3):
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+time.sleep(60)' &
+    BG_PID=$!
+    wait_for has_threads "$BG_PID" 4
+    run --separate-stderr cgset --name "$NAME" --memory 64M --pids 20 --pid "$BG_PID"
+    assert_status 0
+    # The TIDs of a cgroup: v1's tasks, v2's cgroup.threads.
+    local task count=0 tids=cgroup.threads
+    [[ $(cg_mode pids) == v1 ]] && tids=tasks
+    for task in /proc/"$BG_PID"/task/*; do
+        assert_in_target "thread ${task##*/}" "$(cat "$task/cgroup")" memory pids ""
+        grep -qx "${task##*/}" "$(cg_leaf pids "$NAME")/$tids" || fail "thread ${task##*/} not in pids' $tids"
+        count=$((count + 1))
+    done
+    ((count == 4)) || fail "expected 4 threads, saw $count"
 }
 
 @test "the default name is the PID that joins" {

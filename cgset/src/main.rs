@@ -106,12 +106,20 @@ fn place(
         report.push(format!("{} {}", target.hierarchy.label(), leaf.display()) + &prefixed(" ", &writes.join(" ")));
         leaves.push(leaf);
     }
+    let own_pid = std::process::id() as i32;
     for (&pid, origin) in plan.pids.iter().zip(origins) {
+        // Read once: cgset makes no thread between here and exec.
+        let single_threaded = pid == own_pid && cgroup::single_threaded()?;
         for (target, leaf) in targets.iter().zip(&leaves) {
             let before = mounts::cgroup_of(origin, &target.hierarchy.version).unwrap_or_default();
             moved.push((pid, target.hierarchy.clone(), before));
-            cgroup::move_into(leaf, pid).with_context(|| format!("move process {pid} into '{}'", leaf.display()))?;
+            let result = match pid == own_pid {
+                true => cgroup::move_self(leaf, &target.hierarchy.version, pid, single_threaded),
+                false => cgroup::move_into(leaf, pid),
+            };
+            result.with_context(|| format!("move process {pid} into '{}'", leaf.display()))?;
         }
+        // Every hierarchy, v1 tasks moves included: a half-move is an error.
         verify(pid, targets, relative)?;
     }
     let pids: Vec<String> = plan.pids.iter().map(i32::to_string).collect();
