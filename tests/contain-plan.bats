@@ -69,7 +69,7 @@ plan_as_nobody() {
     assert_equal "${lines[0]}" "contain: invalid --net 'bad/name' (none, bridge, host, or a network made by cnetwork create)"
     run plan_as_nobody -p 80:80 -- true
     assert_status 125
-    assert_equal "${lines[0]}" "contain: -p requires --net bridge or a network"
+    assert_equal "${lines[0]}" "contain: -p requires --net bridge, a network or --net pasta"
     run plan_as_nobody --net bridge -p 8080-8081:80 -- true
     assert_status 125
     assert_equal "${lines[0]}" "contain: invalid -p '8080-8081:80' ([IP:]HOSTPORT:CTRPORT[/tcp|/udp], ports 1 to 65535, ranges of one length)"
