@@ -56,7 +56,7 @@ pub struct Options {
     #[argh(option, arg_name = "TYPE=PATH", from_str_fn(parse_join))]
     join: Vec<Join>,
     /// refuse a --join file that is a namespace this process is in
-    /// already (a reused PID in /proc/PID/ns would name the caller's own)
+    /// already (a reused PID in /proc/PID/ns)
     #[argh(switch)]
     join_foreign: bool,
     /// NAME: set the hostname (requires --uts)
