@@ -165,28 +165,32 @@ valid_name() {
     [[ $1 =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$ ]]
 }
 
+# stat_fields_of PID: the fields of /proc/PID/stat after the command name
+# (which may hold spaces and parentheses) into stat_fields: field N of
+# proc(5) is stat_fields[N-3].
+stat_fields_of() {
+    local stat
+    stat_fields=()
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    read -r -a stat_fields <<<"${stat##*) }"
+}
+
 # The start time of process $1 (field 22 of /proc/PID/stat), to tell it
 # apart from a later process that reuses its PID.
 # Sets start_time (no subshell: callers compare it in place).
 start_time_of() {
-    local stat
+    local -a stat_fields
     start_time=''
-    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    stat=${stat##*) }
-    local -a fields
-    read -r -a fields <<<"$stat"
-    start_time=${fields[19]}
+    stat_fields_of "$1" || return 1
+    start_time=${stat_fields[19]}
 }
 
 # The parent of process $1 (field 4 of /proc/PID/stat), into parent.
 parent_of() {
-    local stat
+    local -a stat_fields
     parent=''
-    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    stat=${stat##*) }
-    local -a fields
-    read -r -a fields <<<"$stat"
-    parent=${fields[1]}
+    stat_fields_of "$1" || return 1
+    parent=${stat_fields[1]}
 }
 
 # Is the process that owns container $1's state (contain itself, or the
