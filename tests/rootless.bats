@@ -212,3 +212,19 @@ add_routed_peer() {
 process_ended() {
     ! ps -o stat= -p "$1" | grep -qv '^Z'
 }
+
+@test "without root, --net pasta: a pasta left by a contain killed with SIGKILL ends at the next cps" {
+    add_routed_peer
+    open_tun_in_sandbox
+    contain_as_nobody --name k --net pasta -- sleep 3 &
+    local job=$! owner helper
+    wait_for test -s "$ISOKIT_STATE/k/pasta.pid"
+    read -r owner <"$ISOKIT_STATE/k/owner"
+    read -r helper <"$ISOKIT_STATE/k/pasta.pid"
+    kill -KILL "$owner"
+    run as_nobody "$ROOT/scripts/cps"
+    assert_status 0
+    wait_for process_ended "$helper"
+    [[ ! -e $ISOKIT_STATE/k ]] || fail "state left: $(ls "$ISOKIT_STATE/k")"
+    wait "$job" || true
+}
