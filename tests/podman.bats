@@ -84,11 +84,13 @@ check_run_rm() {
 }
 
 check_options() {
+    # conmon reads the container's stdout and stderr from two pipes, so their
+    # order in $output is a race: the script inside merges them itself.
     mkdir -p "$BATS_TEST_TMPDIR/vol"
     echo data >"$BATS_TEST_TMPDIR/vol/f"
     run pod "$1" run --rm --network none -v "$BATS_TEST_TMPDIR/vol:/data:ro" --read-only --user 1000:1000 \
         --cap-drop ALL --cap-add NET_BIND_SERVICE "$IMAGE" sh -c \
-        'cat /data/f; grep -E "^(Uid|CapBnd):" /proc/self/status; touch /x || echo root-ro; touch /data/y || echo vol-ro'
+        'exec 2>&1; cat /data/f; grep -E "^(Uid|CapBnd):" /proc/self/status; touch /x || echo root-ro; touch /data/y || echo vol-ro'
     assert_status 0
     assert_equal "$output" $'data\nUid:\t1000\t1000\t1000\t1000\nCapBnd:\t0000000000000400\ntouch: /x: Read-only file system\nroot-ro\ntouch: /data/y: Read-only file system\nvol-ro'
 }
