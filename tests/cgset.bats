@@ -387,6 +387,39 @@ time.sleep(60)' &
     done
 }
 
+# --leave-v2 makes and limits the v2 cgroup but leaves the move to the
+# next step, which clones its child straight into it: the launcher (cgset's
+# process, exec'd into unshare-lite) stays out of v2 and in the v1 ones.
+@test "--leave-v2: unshare-lite --cgroup-dir starts the init in the v2 cgroup; the launcher stays outside it" {
+    cg_find_mount cgroup2 >/dev/null || skip "no cgroup v2 hierarchy mounted"
+    run --separate-stderr sandboxed cgset --name "$NAME" --pids 9 --leave-v2 -- \
+        unshare-lite --cgroup-dir "$(cg_leaf "" "$NAME")" --pid -- sh -c '
+        read -r _ _ _ init _ </proc/self/stat
+        read -r _ _ _ launcher _ <"/proc/$init/stat"
+        cat /proc/self/cgroup; echo --; cat "/proc/$launcher/cgroup"'
+    assert_status 0
+    local command=${output%%$'\n'--$'\n'*} launcher=${output#*$'\n'--$'\n'}
+    [[ $command != "$output" && -n $launcher ]] || fail "no separator: $output"
+    grep -qx "0::.*/isokit/$NAME" <<<"$command" || fail "command not in the v2 cgroup: $command"
+    ! grep -qx "0::.*/isokit/$NAME" <<<"$launcher" || fail "launcher moved into the v2 cgroup: $launcher"
+    if [[ $(cg_mode pids) == v1 ]]; then
+        assert_in_target command "$command" pids
+        assert_in_target launcher "$launcher" pids
+    fi
+    assert_equal "$(cat "$(cg_leaf pids "$NAME")/pids.max")" 9
+}
+
+# Without a name the next step could not be told where, and another
+# process (--pid) has no next step.
+@test "--leave-v2 without --name or PROG, or with --pid, exits 125 and makes nothing" {
+    run --separate-stderr sandboxed cgset --leave-v2 -- true
+    assert_status 125
+    run --separate-stderr sandboxed cgset --name "$NAME" --leave-v2 --pid $$
+    assert_status 125
+    [[ $stderr == *"--leave-v2"* ]] || fail "$stderr"
+    [[ ! -e $(cg_leaf "" "$NAME") ]] || fail "made $(cg_leaf "" "$NAME")"
+}
+
 @test "ISOKIT_TRACE=1 names the cgroup directories and the values written" {
     run --separate-stderr sandboxed env ISOKIT_TRACE=1 cgset --name "$NAME" --pids 5 -- true
     assert_status 0

@@ -3,6 +3,7 @@
 # run as nobody (uid 65534) must print, for each case tests/contain-plan/
 # CASE.args (one argument a line), exactly CASE.chain. The paths are fixed
 # (ISOKIT_BIN=/isokit/bin, state /isokit/state, images /isokit/images,
+# the cgroup v2 mount /isokit/cgroup2,
 # none of which exists), so the chain is the same on every machine.
 #
 # After a deliberate change to the chain: ISOKIT_UPDATE_GOLDEN=1 bats
@@ -24,7 +25,7 @@ setup_file() {
 # contain --explain ARGS... as nobody, in a clean environment.
 plan_as_nobody() {
     setpriv --reuid 65534 --regid 65534 --clear-groups \
-        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ISOKIT_BIN=/isokit/bin \
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ISOKIT_BIN=/isokit/bin ISOKIT_CGROUP2=/isokit/cgroup2 \
         ISOKIT_STATE=/isokit/state ISOKIT_IMAGES=/isokit/images \
         "$PUBLIC_SCRIPTS/contain" --explain "$@"
 }

@@ -13,6 +13,7 @@ use crate::values::{self, Limit};
     example = "A shell limited to 256 MiB, no swap, half a CPU, 64 processes:\n  $ cgset --name web --memory 256M --memory-swap 256M --cpus 0.5 \\\n      --pids 64 -- sh\n  $ cgset --remove --name web",
     example = "Docker's device rules, and /dev/fuse:\n  $ cgset --name web --device-allow 'c 10:229 rwm' -- sh",
     example = "Limit a running process:\n  $ cgset --name batch --pid 4242 --cpuset 0",
+    example = "Let the next step start its child in the v2 cgroup (no migration wait):\n  $ cgset --name web --pids 64 --leave-v2 -- \\\n      unshare-lite --cgroup-dir /sys/fs/cgroup/isokit/web --all -- sh",
     note = "Without PROG, cgset applies and exits. ISOKIT_TRACE=1 prints the\nvalues written. The manual: man cgset.",
     error_code(125, "cgset itself failed (bad value, a cgroup could not be made or joined)"),
     error_code(126, "PROG was found but could not be executed"),
@@ -56,6 +57,10 @@ pub struct Options {
     /// PID: move PID instead of cgset, repeatable
     #[argh(option, arg_name = "PID")]
     pid: Vec<String>,
+    /// make and limit the v2 cgroup but do not move into it: the next
+    /// step starts its child there (unshare-lite --cgroup-dir)
+    #[argh(switch)]
+    leave_v2: bool,
     /// delete the (empty) cgroup --name
     #[argh(switch)]
     remove: bool,
@@ -86,6 +91,8 @@ pub struct Plan {
     /// The processes to move in (cgset's own PID when it execs PROG).
     pub pids: Vec<i32>,
     pub remove: bool,
+    /// Move into the v1 hierarchies only: the v2 move is the next step's.
+    pub leave_v2: bool,
 }
 
 impl Options {
@@ -108,6 +115,11 @@ impl Options {
                 return Err(usage("--remove requires --name"));
             }
         }
+        if self.leave_v2 && (self.remove || !pids.is_empty() || self.name.is_none()) {
+            // The next step must be told the directory, so it needs a name;
+            // another process has no next step to hand the move to.
+            return Err(usage("--leave-v2 takes --name and PROG, without --pid or --remove"));
+        }
         if !self.remove && self.name.is_none() && pids.is_empty() && !has_command {
             return Err(usage("--name is required without PROG or --pid (the default name is the joining PID)"));
         }
@@ -119,7 +131,7 @@ impl Options {
             (None, Some(pid)) => vec![pid.to_string()],
             (None, None) => vec![own_pid.to_string()],
         };
-        Ok(Plan { name, limits, pids, remove: self.remove })
+        Ok(Plan { name, limits, pids, remove: self.remove, leave_v2: self.leave_v2 })
     }
 
     fn limits(&self) -> anyhow::Result<Limits> {
@@ -206,6 +218,9 @@ mod tests {
             &["--remove", "--name", "x", "--pids", "3"],
             &["--devices", "all", "sh"],
             &["--device-allow", "c 1:3 rwx", "sh"],
+            &["--leave-v2", "sh"],
+            &["--leave-v2", "--name", "x", "--pid", "7"],
+            &["--leave-v2", "--remove", "--name", "x"],
         ] {
             assert!(plan(words).is_err(), "{words:?}");
         }

@@ -81,6 +81,19 @@ if ((EUID == 0)); then
 else
     ISOKIT_IMAGES=${ISOKIT_IMAGES:-${XDG_DATA_HOME:-$HOME/.local/share}/isokit/images}
 fi
+# Where the cgroup v2 hierarchy is mounted (pure v2, or hybrid's unified);
+# empty when there is none. contain starts the init straight into its v2
+# cgroup (cgset --leave-v2, unshare-lite --cgroup-dir) instead of moving a
+# running process there, which can wait for an RCU grace period.
+if [[ ! -v ISOKIT_CGROUP2 ]]; then
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+        ISOKIT_CGROUP2=/sys/fs/cgroup
+    elif [[ -f /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+        ISOKIT_CGROUP2=/sys/fs/cgroup/unified
+    else
+        ISOKIT_CGROUP2=
+    fi
+fi
 ISOKIT_BRIDGE=${ISOKIT_BRIDGE:-isokit0}
 ISOKIT_SUBNET_PREFIX=10.88 # the bridge's /16: gateway 10.88.0.1
 # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -399,6 +399,8 @@ plan_chain() {
     chain_unshare=("$ISOKIT_BIN/unshare-lite")
     [[ -z $rootless ]] || chain_unshare+=(--user "$([[ -n ${rootless_subids:-} ]] && echo --map-subids || echo --map-root)")
     chain_unshare+=(--mount --uts --ipc --pid --cgroup --new-session)
+    # The init is cloned into the v2 cgroup cgset made and left (--leave-v2).
+    [[ -n $rootless || -z $ISOKIT_CGROUP2 ]] || chain_unshare+=(--cgroup-dir "$ISOKIT_CGROUP2/isokit/$cgroup")
     [[ $net != host ]] && chain_unshare+=(--net)
     chain_unshare+=(--hostname "$hostname" --pidfile "$state/pid")
 
@@ -425,6 +427,7 @@ plan_chain() {
 # The cgroup step: limits and the device cgroup.
 plan_chain_cgset() {
     chain_cgset=("$ISOKIT_BIN/cgset" --name "$cgroup")
+    [[ -z $ISOKIT_CGROUP2 ]] || chain_cgset+=(--leave-v2)
     [[ -n $memory ]] && chain_cgset+=(--memory "$memory")
     [[ -n $memory_swap ]] && chain_cgset+=(--memory-swap "$memory_swap")
     [[ -n $cpus ]] && chain_cgset+=(--cpus "$cpus")
