@@ -25,6 +25,8 @@ setup() {
 }
 
 teardown() {
+    # A container the contain test started and could not stop.
+    [[ ! -d ${ISOKIT_STATE:-/nonexistent}/v2c ]] || "$ROOT/scripts/ckill" v2c KILL 2>/dev/null || true
     [[ -n ${CG:-} && -d $CG ]] || return 0
     local pid
     for pid in $(cat "$CG/cgroup.procs"); do kill -KILL "$pid" 2>/dev/null || true; done
@@ -119,4 +121,26 @@ run_in_child_cgroup() {
     cgset --remove --name "$name"
     assert_status 0
     assert_equal "$output" "0::/isokit/$name"$'\n'"0::/isokit/$name"$'\n'67108864
+}
+
+# contain on a pure v2 host (issue 17): cgset makes and limits the v2
+# cgroup and leaves it (--leave-v2); unshare-lite clones the init into it
+# (--cgroup-dir). The kernel shows the init there, the limits in its
+# files, and the launcher (the init's parent) outside it.
+@test "contain: the init starts inside its v2 cgroup with the limits; its launcher stays outside" {
+    local image=$BATS_TEST_TMPDIR/image pid launcher cgroup
+    export ISOKIT_STATE=$BATS_TEST_TMPDIR/state
+    "$ROOT/scripts/mkrootfs" busybox "$image" >/dev/null
+    run "$ROOT/scripts/contain" -d --name v2c --rootfs "$image" --net none --memory 64M --pids-limit 32 -- sleep 100
+    assert_status 0
+    read -r pid <"$ISOKIT_STATE/v2c/pid"
+    cgroup=$(grep '^0::' "/proc/$pid/cgroup")
+    cgroup=${cgroup#0::}
+    [[ $cgroup == /isokit/v2c.* ]] || fail "the init is in '$cgroup'"
+    assert_equal "$(cat "/sys/fs/cgroup$cgroup/memory.max")" 67108864
+    assert_equal "$(cat "/sys/fs/cgroup$cgroup/pids.max")" 32
+    read -r _ _ _ launcher _ <"/proc/$pid/stat"
+    grep -q '^0::' "/proc/$launcher/cgroup" || fail "no cgroup line for the launcher $launcher"
+    ! grep -qx "0::$cgroup" "/proc/$launcher/cgroup" || fail "the launcher $launcher is in $cgroup"
+    "$ROOT/scripts/ckill" v2c KILL
 }
