@@ -228,3 +228,19 @@ process_ended() {
     [[ ! -e $ISOKIT_STATE/k ]] || fail "state left: $(ls "$ISOKIT_STATE/k")"
     wait "$job" || true
 }
+
+@test "without root, --net slirp4netns: a slirp4netns left by a contain killed with SIGKILL ends at the next cps" {
+    open_tun_in_sandbox
+    contain_as_nobody --name k --net slirp4netns -- sleep 3 &
+    local job=$! owner helper
+    wait_for test -s "$ISOKIT_STATE/k/slirp4netns.pid"
+    read -r owner <"$ISOKIT_STATE/k/owner"
+    read -r helper <"$ISOKIT_STATE/k/slirp4netns.pid"
+    [[ $(cat "/proc/$helper/comm") == slirp4netns ]] || fail "PID $helper is no slirp4netns"
+    kill -KILL "$owner"
+    run as_nobody "$ROOT/scripts/cps"
+    assert_status 0
+    wait_for process_ended "$helper"
+    [[ ! -e $ISOKIT_STATE/k ]] || fail "state left: $(ls "$ISOKIT_STATE/k")"
+    wait "$job" || true
+}

@@ -351,15 +351,18 @@ load_file_builtins() {
 # the state directory, so that a later prune_stale tries again rather
 # than leak the cgroup for good.
 release_container() {
-    local name=$1 cgroup error try network='' helper='' comm=''
+    local name=$1 cgroup error try network='' helper='' comm='' stack
     { read -r network <"$ISOKIT_STATE/$name/network"; } 2>/dev/null || true
-    # pasta (--net pasta) holds the container's network namespace open and
-    # would outlive it when contain was killed before stopping it: ended
-    # here, if the recorded PID is still a pasta (not a reused PID).
-    if { read -r helper <"$ISOKIT_STATE/$name/pasta.pid" && read -r comm <"/proc/$helper/comm"; } 2>/dev/null &&
-        [[ $comm == pasta* || $comm == passt* ]]; then
-        kill "$helper" 2>/dev/null || true
-    fi
+    # pasta or slirp4netns (--net pasta, slirp4netns) holds the container's
+    # network namespace open and would outlive it when contain was killed
+    # before stopping it: ended here, if the recorded PID is still that
+    # program (not a reused PID).
+    for stack in pasta slirp4netns; do
+        if { read -r helper <"$ISOKIT_STATE/$name/$stack.pid" && read -r comm <"/proc/$helper/comm"; } 2>/dev/null &&
+            [[ $comm == "$stack"* || ($stack == pasta && $comm == passt*) ]]; then
+            kill "$helper" 2>/dev/null || true
+        fi
+    done
     # The published ports first: the container is gone, its DNAT must go
     # with it, even if the cgroup below is slow to empty. (The lock only
     # when there are ports: flock is a program to start.)
