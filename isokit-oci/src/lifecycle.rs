@@ -378,11 +378,21 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
     }
     words.extend(translate::command(&process)?);
 
-    // Join every cgroup of the container (limits, freezer) before the
-    // process exists, as cexec does: its children inherit them.
+    // Join every v1 cgroup of the container (limits, freezer) before the
+    // process exists, as cexec does: its children inherit them. `0` to
+    // tasks moves this one thread (the only one), which waits for no RCU
+    // grace period (cgroup.procs, a whole thread group, does). v2 has no
+    // such file for a domain cgroup: the process is started in it.
     let me = std::process::id().to_string();
-    for (dir, _) in cgroups::dirs(&container.record.cgroup) {
-        fs::write(dir.join("cgroup.procs"), &me).with_context(|| format!("join cgroup '{}'", dir.display()))?;
+    let mut v2_dir = None;
+    for (dir, controllers) in cgroups::dirs(&container.record.cgroup) {
+        if controllers.is_empty() {
+            v2_dir.get_or_insert(dir);
+            continue;
+        }
+        fs::write(dir.join("tasks"), "0")
+            .or_else(|_| fs::write(dir.join("cgroup.procs"), &me))
+            .with_context(|| format!("join cgroup '{}'", dir.display()))?;
     }
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("make the ready pipe")?;
     let ready_read = high(ready_read)?;
@@ -396,7 +406,15 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     }
-    let child = spawn(&words, &env, global);
+    let child = match &v2_dir {
+        Some(dir) => spawn_in(dir, &words, &env, global).and_then(|started| match started {
+            Some(started) => Ok(started),
+            None => fs::write(dir.join("cgroup.procs"), &me)
+                .with_context(|| format!("join cgroup '{}'", dir.display()))
+                .and_then(|()| spawn(&words, &env, global)),
+        }),
+        None => spawn(&words, &env, global),
+    };
     for fd in placed {
         sys::close_raw(fd);
     }
