@@ -106,6 +106,19 @@ check_detached() {
     pids=$(cgroup_dir "$pid" pids)
     assert_equal "$(cat "$memory/memory.limit_in_bytes" 2>/dev/null || cat "$memory/memory.max")" 67108864
     assert_equal "$(cat "$pids/pids.max")" 50
+    # podman reads the container's cgroup from the reported pid's
+    # /proc/PID/cgroup (stats, top): the v2 line too must name the
+    # container's cgroup, as must an exec'd process's (no cgroup namespace
+    # on a v1 or hybrid host: these are the host's paths).
+    local v2 want
+    want=$(grep -E '^[0-9]+:pids:' "/proc/$pid/cgroup" | cut -d: -f3-)
+    [[ $want == */libpod-$id ]] || fail "pid $pid not in the container's pids cgroup: $want"
+    if v2=$(grep '^0::' "/proc/$pid/cgroup"); then
+        assert_equal "${v2#0::}" "$want"
+        run pod "$1" exec "$id" grep -E '^(0:|[0-9]+:pids):' /proc/self/cgroup
+        assert_status 0
+        assert_equal "$(cut -d: -f3- <<<"$output" | sort -u)" "$want"
+    fi
     # exec: the container's hostname and pid namespace.
     run pod "$1" exec "$id" sh -c 'hostname; cat /proc/1/status | grep -c .'
     assert_status 0

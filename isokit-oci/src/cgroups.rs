@@ -33,6 +33,62 @@ fn hierarchies() -> Vec<(PathBuf, Vec<String>)> {
     found
 }
 
+/// The cgroup v2 hierarchy, as cgset finds it: the first cgroup2 mount
+/// that is not read-only (pure v2 at /sys/fs/cgroup, hybrid at
+/// /sys/fs/cgroup/unified; found, never assumed).
+pub fn v2_mount() -> Option<PathBuf> {
+    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    v2_mount_in(&info)
+}
+
+fn v2_mount_in(info: &str) -> Option<PathBuf> {
+    info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let fields: Vec<&str> = left.split(' ').collect();
+        let read_only = fields.get(5)?.split(',').any(|o| o == "ro");
+        let point = fields.get(4)?;
+        (right.split(' ').next()? == "cgroup2" && !read_only).then(|| PathBuf::from(unescape(point)))
+    })
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo` octal.
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b))) {
+            Some(d) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Make `isokit/NAME` in the v2 hierarchy at `mount` (each missing level),
+/// so that the chain's first process can be started inside it
+/// (CLONE_INTO_CGROUP). cgset, which runs next with --leave-v2, finds it
+/// made, enables the controllers down the tree and writes the limits; a
+/// failure is undone by the caller (cgset --remove).
+pub fn make_v2_dir(mount: &std::path::Path, name: &str) -> anyhow::Result<PathBuf> {
+    let mut dir = mount.to_path_buf();
+    for component in std::iter::once("isokit").chain(name.split('/')) {
+        dir.push(component);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(err) => return Err(err).with_context(|| format!("create cgroup '{}'", dir.display())),
+        }
+    }
+    Ok(dir)
+}
+
 pub fn has_v1_freezer() -> bool {
     hierarchies().iter().any(|(_, c)| c.iter().any(|c| c == "freezer"))
 }
@@ -102,4 +158,21 @@ pub fn set_frozen(name: &str, freeze: bool) -> anyhow::Result<()> {
         sleep(Duration::from_millis(10));
     }
     bail!("cgroup 'isokit/{name}' did not become {}", if freeze { "frozen" } else { "thawed" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_v2_mount_is_found_not_assumed() {
+        let hybrid = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+                      41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        assert_eq!(v2_mount_in(hybrid), Some(PathBuf::from("/sys/fs/cgroup/unified")));
+        let pure = "30 23 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(v2_mount_in(pure), Some(PathBuf::from("/sys/fs/cgroup")));
+        let ro_first = "1 0 0:5 / /ro ro - cgroup2 none rw\n2 0 0:5 / /a\\040b rw - cgroup2 none rw\n";
+        assert_eq!(v2_mount_in(ro_first), Some(PathBuf::from("/a b")));
+        assert_eq!(v2_mount_in("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"), None);
+    }
 }

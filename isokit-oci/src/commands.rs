@@ -281,8 +281,16 @@ fn explain(command: &Command) -> anyhow::Result<ExitCode> {
     let dir = PathBuf::from("/run/isokit-oci").join(id);
     let terminal = config.process.as_ref().is_some_and(|p| p.terminal);
     let fds = translate::Fds { ready: 3, fifo: Some(4), console: terminal.then_some(5) };
-    let ctx =
-        translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
+    let v2_mount = cgroups::v2_mount();
+    let ctx = translate::Context {
+        bin: &bin,
+        state: &dir,
+        rootfs: &rootfs,
+        id,
+        fds,
+        v1_freezer: cgroups::has_v1_freezer(),
+        v2_mount: v2_mount.as_deref(),
+    };
     let chain = translate::translate(&config, &ctx)?;
     let quote = |w: &str| {
         if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@".contains(c)) {
@@ -292,6 +300,11 @@ fn explain(command: &Command) -> anyhow::Result<ExitCode> {
         }
     };
     let env: Vec<String> = chain.env.iter().map(|e| quote(e)).collect();
+    if let Some(dir) = &chain.v2_dir {
+        // What a shell line cannot say: create makes this directory and
+        // starts the first step in it (cgset --leave-v2 joins v1 only).
+        println!("# started inside cgroup {} (clone3 CLONE_INTO_CGROUP)", dir.display());
+    }
     println!("env -i {} \\", env.join(" "));
     for step in &chain.steps {
         let words: Vec<String> = step.iter().map(|w| quote(w)).collect();

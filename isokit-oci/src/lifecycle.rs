@@ -2,7 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use nix::unistd::Pid;
 
 use crate::args::{Command, Global};
 use crate::state::{self, Container, Record};
+use crate::sys::Started;
 use crate::translate::{self, Fds};
 use crate::{cgroups, joins, spec, sys};
 
@@ -77,18 +78,43 @@ fn wait_ready(read: OwnedFd) -> bool {
     matches!(File::from(read).read(&mut byte), Ok(1))
 }
 
-fn spawn(words: &[String], env: &[String], global: &Global) -> anyhow::Result<Child> {
+/// The environment as the chain gets it: exactly the config's, and
+/// ISOKIT_TRACE with --debug.
+fn environment(env: &[String], global: &Global) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> =
+        env.iter().filter_map(|e| e.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if global.debug {
+        pairs.push(("ISOKIT_TRACE".into(), "1".into()));
+    }
+    pairs
+}
+
+fn spawn(words: &[String], env: &[String], global: &Global) -> anyhow::Result<Started> {
     let mut process = Process::new(&words[0]);
-    process.args(&words[1..]).env_clear();
-    for entry in env {
-        if let Some((key, value)) = entry.split_once('=') {
-            process.env(key, value);
+    process.args(&words[1..]).env_clear().envs(environment(env, global));
+    let child: Child = process.spawn().with_context(|| format!("run '{}'", words[0]))?;
+    // Waited for by pid (Started::wait); dropping a Child neither waits
+    // nor kills.
+    Ok(Started { pid: child.id() as i32 })
+}
+
+/// Start `words` inside the cgroup v2 directory `dir` from its first
+/// instruction (clone3 CLONE_INTO_CGROUP). None: the kernel refused to
+/// start a process there, and the caller joins v2 the old way.
+fn spawn_in(dir: &Path, words: &[String], env: &[String], global: &Global) -> anyhow::Result<Option<Started>> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(dir, flags, Mode::empty())
+        .with_context(|| format!("open cgroup directory '{}'", dir.display()))?;
+    match sys::spawn_in_cgroup(words, &environment(env, global), fd.as_fd()) {
+        Ok(started) => Ok(Some(started)),
+        Err(sys::SpawnError::Exec(err)) => Err(err),
+        Err(sys::SpawnError::Clone(errno)) => {
+            if global.debug {
+                eprintln!("isokit-oci: clone3 into '{}': {errno}; joining v2 through cgroup.procs", dir.display());
+            }
+            Ok(None)
         }
     }
-    if global.debug {
-        process.env("ISOKIT_TRACE", "1");
-    }
-    process.spawn().with_context(|| format!("run '{}'", words[0]))
 }
 
 fn apply_rlimits(process: &spec::Process) -> anyhow::Result<()> {
@@ -135,8 +161,16 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
     let fds = Fds { ready: 3 + preserve, fifo: Some(4 + preserve), console: process.terminal.then_some(5 + preserve) };
     let bin = bin_dir()?;
     let dir = root.join(id);
-    let ctx =
-        translate::Context { bin: &bin, state: &dir, rootfs: &rootfs, id, fds, v1_freezer: cgroups::has_v1_freezer() };
+    let v2_mount = cgroups::v2_mount();
+    let ctx = translate::Context {
+        bin: &bin,
+        state: &dir,
+        rootfs: &rootfs,
+        id,
+        fds,
+        v1_freezer: cgroups::has_v1_freezer(),
+        v2_mount: v2_mount.as_deref(),
+    };
     // Every refusal happens here, before anything exists.
     let chain = translate::translate(&config, &ctx)?;
     let console = match (process.terminal, command.value("console-socket")) {
@@ -177,7 +211,18 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
         }
         let placed = place(wanted)?;
         apply_rlimits(&process)?;
-        let child = spawn(&chain.words(), &chain.env, global);
+        // With a v2 hierarchy, the chain starts inside isokit/NAME there
+        // (Chain::v2_dir): the launcher, whose pid conmon gets, is in
+        // every cgroup of the container without a move.
+        let child = match (&v2_mount, &chain.v2_dir) {
+            (Some(mount), Some(v2_dir)) => cgroups::make_v2_dir(mount, &chain.cgroup)
+                .and_then(|_| spawn_in(v2_dir, &chain.words(), &chain.env, global))
+                .and_then(|started| match started {
+                    Some(started) => Ok(started),
+                    None => spawn(&chain.words_moving_v2(), &chain.env, global),
+                }),
+            _ => spawn(&chain.words(), &chain.env, global),
+        };
         for fd in placed {
             sys::close_raw(fd);
         }
@@ -333,11 +378,21 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
     }
     words.extend(translate::command(&process)?);
 
-    // Join every cgroup of the container (limits, freezer) before the
-    // process exists, as cexec does: its children inherit them.
+    // Join every v1 cgroup of the container (limits, freezer) before the
+    // process exists, as cexec does: its children inherit them. `0` to
+    // tasks moves this one thread (the only one), which waits for no RCU
+    // grace period (cgroup.procs, a whole thread group, does). v2 has no
+    // such file for a domain cgroup: the process is started in it.
     let me = std::process::id().to_string();
-    for (dir, _) in cgroups::dirs(&container.record.cgroup) {
-        fs::write(dir.join("cgroup.procs"), &me).with_context(|| format!("join cgroup '{}'", dir.display()))?;
+    let mut v2_dir = None;
+    for (dir, controllers) in cgroups::dirs(&container.record.cgroup) {
+        if controllers.is_empty() {
+            v2_dir.get_or_insert(dir);
+            continue;
+        }
+        fs::write(dir.join("tasks"), "0")
+            .or_else(|_| fs::write(dir.join("cgroup.procs"), &me))
+            .with_context(|| format!("join cgroup '{}'", dir.display()))?;
     }
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("make the ready pipe")?;
     let ready_read = high(ready_read)?;
@@ -351,7 +406,15 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     }
-    let child = spawn(&words, &env, global);
+    let child = match &v2_dir {
+        Some(dir) => spawn_in(dir, &words, &env, global).and_then(|started| match started {
+            Some(started) => Ok(started),
+            None => fs::write(dir.join("cgroup.procs"), &me)
+                .with_context(|| format!("join cgroup '{}'", dir.display()))
+                .and_then(|()| spawn(&words, &env, global)),
+        }),
+        None => spawn(&words, &env, global),
+    };
     for fd in placed {
         sys::close_raw(fd);
     }

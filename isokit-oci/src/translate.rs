@@ -34,6 +34,10 @@ pub struct Context<'a> {
     /// A v1 freezer hierarchy is mounted: cgset must place the container
     /// there too, or `pause` could not freeze it.
     pub v1_freezer: bool,
+    /// The cgroup v2 hierarchy's mount, where one is mounted: the chain's
+    /// first process is then started inside isokit/NAME there (see
+    /// Chain::v2_dir) and cgset leaves v2 alone (--leave-v2).
+    pub v2_mount: Option<&'a Path>,
 }
 
 pub struct Chain {
@@ -47,6 +51,15 @@ pub struct Chain {
     /// them through the init).
     pub namespaces: Vec<&'static str>,
     pub seccomp: Option<String>,
+    /// isokit/NAME in the v2 hierarchy: create makes it and starts the
+    /// chain's first process in it with clone3(CLONE_INTO_CGROUP), so the
+    /// launcher (the pid conmon and containerd are given, and whose
+    /// /proc/PID/cgroup podman reads) and the init are in it from their
+    /// first instruction, and nothing migrates: a move through
+    /// cgroup.procs waits for an RCU grace period. cgset has --leave-v2
+    /// and moves itself into the v1 hierarchies only (`0` to tasks, no
+    /// wait either).
+    pub v2_dir: Option<PathBuf>,
 }
 
 impl Chain {
@@ -58,6 +71,20 @@ impl Chain {
             words.push("--".into());
         }
         words.extend(self.command.iter().cloned());
+        words
+    }
+
+    /// The command line with cgset joining v2 itself (the move through
+    /// cgroup.procs): for a kernel that cannot start a process in a
+    /// cgroup (clone3 CLONE_INTO_CGROUP, Linux 5.7).
+    pub fn words_moving_v2(&self) -> Vec<String> {
+        let mut words = self.words();
+        if let Some(at) = words.iter().position(|w| w == "--leave-v2") {
+            // cgset's own option: the first step's words come first.
+            if at < self.steps[0].len() {
+                words.remove(at);
+            }
+        }
         words
     }
 }
@@ -102,6 +129,10 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     }
     if ctx.v1_freezer {
         cgset.extend(["--set".into(), "freezer.state=THAWED".into()]);
+    }
+    let v2_dir = ctx.v2_mount.map(|mount| mount.join("isokit").join(&cgroup));
+    if v2_dir.is_some() {
+        cgset.push("--leave-v2".into());
     }
 
     let mut unshare = vec![tool(ctx.bin, "unshare-lite"), "--mount".into(), "--pid".into(), "--new-session".into()];
@@ -166,6 +197,7 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
         cgroup,
         namespaces: entered,
         seccomp: linux.seccomp.as_ref().map(|s| s.to_string()),
+        v2_dir,
     })
 }
 
@@ -498,6 +530,7 @@ mod tests {
             id: "c1",
             fds: Fds { ready: 3, fifo: Some(4), console: None },
             v1_freezer: false,
+            v2_mount: None,
         }
     }
 
@@ -563,5 +596,18 @@ mod tests {
         assert!(chain.steps.iter().any(|s| s[0] == "/dev/.isokit/scfilter"));
         let plain = translate(&config(BASE), &ctx()).unwrap();
         assert!(plain.words().contains(&"--allow-new-privs".to_string()));
+    }
+
+    #[test]
+    fn with_a_v2_hierarchy_cgset_leaves_v2_to_the_start_in_the_cgroup() {
+        let mount = Path::new("/sys/fs/cgroup/unified");
+        let chain = translate(&config(BASE), &Context { v2_mount: Some(mount), ..ctx() }).unwrap();
+        assert_eq!(chain.steps[0], ["/kit/cgset", "--name", "p/c1", "--pids", "64", "--leave-v2"]);
+        assert_eq!(chain.v2_dir, Some(PathBuf::from("/sys/fs/cgroup/unified/isokit/p/c1")));
+        assert!(!chain.words_moving_v2().contains(&"--leave-v2".to_string()));
+        assert_eq!(chain.words_moving_v2().len() + 1, chain.words().len());
+        let plain = translate(&config(BASE), &ctx()).unwrap();
+        assert_eq!(plain.v2_dir, None);
+        assert!(!plain.words().contains(&"--leave-v2".to_string()));
     }
 }
