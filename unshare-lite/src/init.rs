@@ -84,7 +84,7 @@ pub fn launch(
         ForkResult::Child => {
             drop(alive_write);
             let status = run_init(tool, plan, joins, tail, alive_read);
-            std::process::exit(i32::from(status));
+            sys::exit_now(status);
         }
         ForkResult::Parent { child } => {
             // The init joins the namespaces; the launcher stays outside
@@ -110,7 +110,9 @@ pub fn launch(
             }
             let status = relay_until_exit(&signals, child, false)?;
             drop(alive_write);
-            Ok(ExitCode::from(status))
+            // The container is over: end without unmapping memory piece
+            // by piece (see exit_now).
+            sys::exit_now(status)
         }
     }
 }
