@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chainload::Tool;
 
+use caps::CapSet;
 use options::{Caller, Options};
 use state::State;
 
@@ -41,7 +42,10 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     chainload::sys::set_non_dumpable()?;
 
     let last_cap = state::kernel_last_cap()?;
-    let before = State::read(last_cap)?;
+    // The sets /proc/self/status showed at start: one read of it fewer.
+    let start = tool.status_at_start();
+    let known = start.cap_bnd.map(|bounding| (CapSet(bounding), CapSet(start.cap_amb.unwrap_or(0))));
+    let before = State::read_with(last_cap, known)?;
     let caller = Caller { last_cap, permitted: before.sets.permitted, bounding: before.bounding, euid: before.uids[1] };
     let ids = options::resolve_ids(&request)?;
     let plan = options::plan(&request, ids, caller)?;

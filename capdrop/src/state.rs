@@ -33,9 +33,20 @@ impl State {
     /// prctl(2) calls per capability, which remain the fallback when /proc
     /// is not mounted, after `pivot --no-proc`).
     pub fn read(last_cap: u32) -> anyhow::Result<State> {
-        let (bounding, ambient) = match proc_status_sets()? {
+        State::read_with(last_cap, None)
+    }
+
+    /// As `read`, with the bounding and ambient sets already known: those
+    /// of /proc/self/status as the tool started (`Tool::status_at_start`),
+    /// for the state before any change, which nothing has changed since.
+    /// The state after the changes is always read anew (`read`).
+    pub fn read_with(last_cap: u32, known: Option<(CapSet, CapSet)>) -> anyhow::Result<State> {
+        let (bounding, ambient) = match known {
             Some(sets) => sets,
-            None => prctl_sets(last_cap)?,
+            None => match proc_status_sets()? {
+                Some(sets) => sets,
+                None => prctl_sets(last_cap)?,
+            },
         };
         let uids = getresuid().context("getresuid")?;
         let gids = getresgid().context("getresgid")?;

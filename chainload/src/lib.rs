@@ -44,7 +44,7 @@ pub use arena::Arena;
 pub use args::Chained;
 pub use error::{describe, report, usage, Usage};
 pub use exec::ExecFailure;
-pub use procfs::read_procfs;
+pub use procfs::{read_procfs, StartStatus};
 pub use size::parse_size;
 
 use std::ffi::OsString;
@@ -66,6 +66,7 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 /// for the next program) and whether tracing is on.
 pub struct Tool {
     name: &'static str,
+    status: StartStatus,
     inherited_fds: fds::FdSet,
     signals: signals::CallerSignals,
     trace: trace::Trace,
@@ -75,16 +76,27 @@ impl Tool {
     /// Record the state the tool started with. Call it first thing, before
     /// anything opens a file.
     pub fn start(name: &'static str) -> Tool {
+        // One read of /proc/self/status serves the fd table's size, the
+        // ignored signals and (capdrop) the capability sets.
+        let status = StartStatus::read();
         Tool {
             name,
-            inherited_fds: fds::FdSet::open_now(),
-            signals: signals::CallerSignals::record(),
+            status,
+            inherited_fds: fds::FdSet::open_now(status.fd_size),
+            signals: signals::CallerSignals::record(status.sig_ign),
             trace: trace::Trace::from_env(),
         }
     }
 
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// /proc/self/status as it was when the tool started (see
+    /// [`StartStatus`]): nothing a tool does before its step changes the
+    /// fields kept, and what a step must verify it reads again.
+    pub fn status_at_start(&self) -> &StartStatus {
+        &self.status
     }
 }
 

@@ -48,12 +48,13 @@ pub(crate) struct CallerSignals {
 
 impl CallerSignals {
     /// Read the state now: call before the tool changes any of it.
-    pub(crate) fn record() -> CallerSignals {
+    /// `sig_ign` is SigIgn of /proc/self/status read at start, if it was.
+    pub(crate) fn record(sig_ign: Option<u64>) -> CallerSignals {
         // Naming the constructor keeps its object in the link whatever the
         // codegen units (an unreferenced section may be dropped).
         std::hint::black_box(&RECORD_SIGPIPE);
         let mask = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
-        let ignored_now = ignored_now();
+        let ignored_now = ignored_by(sig_ign);
         let ignored = (1..=LAST_SIGNAL)
             .filter(|&signo| match signo {
                 libc::SIGPIPE => CALLER_SIGPIPE.load(Ordering::Relaxed) == 2,
@@ -65,22 +66,31 @@ impl CallerSignals {
 
     /// Put the caller's state back: its ignored signals ignored, every
     /// other one default (a handler would not survive exec anyway), and its
-    /// mask. Signals the C library keeps for itself are refused by
-    /// sigaction and skipped.
+    /// mask.
+    ///
+    /// Only the signals whose disposition changed since the start can
+    /// differ from the caller's, and those are known without asking the
+    /// kernel: SIGPIPE, which the Rust runtime ignores before `main`, and
+    /// whatever went through [`sys::set_disposition`], the one place in
+    /// isokit that changes a disposition (it records each signal it
+    /// touches). Every other signal is still as exec left it: ignored if
+    /// the caller ignored it, default otherwise, or handled by the Rust
+    /// runtime (SIGSEGV, SIGBUS: only where it was default), which exec
+    /// makes default again. Reading SigIgn again here cost a read of
+    /// /proc/self/status per exec.
     pub(crate) fn restore(&self) -> nix::Result<()> {
-        let ignored_now = ignored_now();
+        let touched = sys::touched_dispositions();
         for signo in 1..=LAST_SIGNAL {
-            if signo == libc::SIGKILL || signo == libc::SIGSTOP {
-                continue;
-            }
-            // Only whether a signal is ignored survives exec: a handled
-            // one becomes default by itself.
+            let bit = 1u64 << (signo - 1);
             let wanted = self.ignored.contains(&signo);
-            if ignored_now(signo) != wanted {
+            let differs = match signo {
+                // Ignored by the runtime: wrong only for a caller that left it default.
+                libc::SIGPIPE => !wanted || touched & bit != 0,
+                _ => touched & bit != 0,
+            };
+            if differs {
                 let disposition = if wanted { Disposition::Ignored } else { Disposition::Default };
-                if sys::disposition(signo).is_some() {
-                    sys::set_disposition(signo, disposition)?;
-                }
+                sys::set_disposition(signo, disposition)?;
             }
         }
         self.mask.thread_set_mask()
@@ -92,16 +102,18 @@ impl CallerSignals {
     }
 }
 
-/// Whether each signal is ignored now. From the SigIgn mask of
-/// /proc/self/status (bit N-1 for signal N, proc(5)): one read, where
-/// asking sigaction(2) is a system call per signal, 64 of them, twice in
-/// every tool. Without a real procfs (after `pivot --no-proc`),
-/// sigaction is asked.
+/// Whether each signal is ignored now (the tests' view of `ignored_by`).
+#[cfg(test)]
 fn ignored_now() -> impl Fn(libc::c_int) -> bool {
-    let mask = crate::read_procfs("/proc/self/status").ok().flatten().and_then(|status| {
-        let value = status.lines().find_map(|line| line.strip_prefix("SigIgn:"))?.trim();
-        u64::from_str_radix(value, 16).ok()
-    });
+    ignored_by(crate::StartStatus::read().sig_ign)
+}
+
+/// Whether each signal is ignored, from the SigIgn mask of
+/// /proc/self/status (bit N-1 for signal N, proc(5)) read when the tool
+/// started: one read, where asking sigaction(2) is a system call per
+/// signal, 64 of them. Without a real procfs (after `pivot --no-proc`),
+/// None: sigaction is asked.
+fn ignored_by(mask: Option<u64>) -> impl Fn(libc::c_int) -> bool {
     move |signo: libc::c_int| match mask {
         Some(mask) => (1..=LAST_SIGNAL).contains(&signo) && mask & (1u64 << (signo - 1)) != 0,
         None => sys::disposition(signo) == Some(Disposition::Ignored),
@@ -115,7 +127,7 @@ mod tests {
 
     #[test]
     fn the_constructor_ran_before_main() {
-        CallerSignals::record();
+        CallerSignals::record(None);
         assert_ne!(CALLER_SIGPIPE.load(Ordering::Relaxed), 0);
     }
 
@@ -123,11 +135,22 @@ mod tests {
     fn sigpipe_is_taken_from_before_the_runtime() {
         // The Rust runtime of the test harness ignores SIGPIPE; cargo
         // starts it with SIGPIPE default, and that is what must be seen.
-        assert!(!CallerSignals::record().ignored().contains(&libc::SIGPIPE));
+        assert!(!CallerSignals::record(crate::StartStatus::read().sig_ign).ignored().contains(&libc::SIGPIPE));
+        assert!(!CallerSignals::record(None).ignored().contains(&libc::SIGPIPE));
+    }
+
+    // Dispositions are per process and `restore` puts back every signal
+    // any test changed (see sys::touched_dispositions): the tests that
+    // change or compare dispositions take turns.
+    static DISPOSITIONS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn dispositions() -> std::sync::MutexGuard<'static, ()> {
+        DISPOSITIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     #[test]
     fn the_ignored_mask_agrees_with_sigaction() {
+        let _turn = dispositions();
         // SIGURG, which no other test touches; SIGWINCH is left out of the
         // comparison, as the test below changes it meanwhile.
         let was = sys::disposition(libc::SIGURG).expect("query");
@@ -147,8 +170,9 @@ mod tests {
     fn restore_undoes_a_blocked_and_an_ignored_signal() {
         // Runs in a thread of its own: the mask is per thread, so other
         // tests are not disturbed.
+        let _turn = dispositions();
         std::thread::spawn(|| {
-            let caller = CallerSignals::record();
+            let caller = CallerSignals::record(crate::StartStatus::read().sig_ign);
             let was_ignored = sys::disposition(libc::SIGWINCH);
             let mut set = SigSet::empty();
             set.add(Signal::SIGUSR2);

@@ -22,6 +22,21 @@ pub(crate) fn refuse_setuid() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// End the process now with `status`, stdout flushed first: _exit(2)
+/// instead of the Rust runtime's exit. For the unshare-lite launcher and
+/// init, which end when the container does: through the runtime, the
+/// signal stack it made for the main thread and musl's heap pages were
+/// unmapped one by one (four munmap per launch, each flushing TLBs on
+/// every CPU the process ran on), moments before exit_mmap drops the
+/// whole address space at once. Nothing else is skipped that exit does
+/// not do itself: the kernel closes the fds, and stderr is unbuffered.
+pub fn exit_now(status: u8) -> ! {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: _exit ends the process at once; no code of this process
+    // runs after it, so no state it leaves half-done can be observed.
+    unsafe { libc::_exit(i32::from(status)) }
+}
+
 /// fork(2).
 ///
 /// nix marks fork unsafe because, in a multi-threaded program, the child
@@ -60,8 +75,22 @@ pub(crate) fn disposition(signo: libc::c_int) -> Option<Disposition> {
     })
 }
 
-/// Set signal `signo` to its default action or to ignored.
+/// The signals whose disposition `set_disposition` changed in this
+/// process, bit N-1 for signal N: what `Tool::exec` must put back (see
+/// `CallerSignals::restore`), without asking the kernel about the others.
+static TOUCHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn touched_dispositions() -> u64 {
+    TOUCHED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Set signal `signo` to its default action or to ignored. Every change
+/// of a disposition in isokit goes through here, and is recorded.
 pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::Result<()> {
+    if (1..=64).contains(&signo) {
+        // Recorded before the call: a failed change is put back too, harmlessly.
+        TOUCHED.fetch_or(1u64 << (signo - 1), std::sync::atomic::Ordering::Relaxed);
+    }
     // SAFETY: a zeroed sigaction is valid (empty mask, no flags); only
     // SIG_DFL or SIG_IGN is installed, so no handler code can ever run.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -83,6 +112,15 @@ pub(crate) fn set_disposition(signo: libc::c_int, wanted: Disposition) -> nix::R
 /// what `Tool::start` recorded.
 pub fn default_action(signal: nix::sys::signal::Signal) -> nix::Result<()> {
     set_disposition(signal as libc::c_int, Disposition::Default)
+}
+
+/// close_range(first, last, CLOSE_RANGE_CLOEXEC): mark every open fd
+/// from `first` to `last` close-on-exec (Linux 5.11; EINVAL before).
+pub(crate) fn close_range_cloexec(first: libc::c_uint, last: libc::c_uint) -> nix::Result<()> {
+    // SAFETY: close_range takes three integers and touches no memory of ours;
+    // with CLOSE_RANGE_CLOEXEC it closes nothing, so no fd we own goes away.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, libc::CLOSE_RANGE_CLOEXEC) };
+    nix::errno::Errno::result(ret).map(drop)
 }
 
 /// getdents64(2): read directory entries of the open directory `dir` into
