@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chainload::mountinfo::unescape;
 
 /// The v1 controllers the kernel may bind to a hierarchy (cgroups(7)). A
 /// v1 mount's super options list its controllers among other options
@@ -102,28 +103,6 @@ fn parse_line(line: &str) -> Option<Hierarchy> {
         _ => return None,
     };
     Some(Hierarchy { version, root: unescape(root), dir: PathBuf::from(unescape(dir)) })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo` octal.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal =
-            bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match octal {
-            Some(d) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The cgroup of each hierarchy for one process, from /proc/PID/cgroup:

@@ -32,6 +32,7 @@ mod error;
 mod exec;
 mod fds;
 pub mod inroot;
+pub mod mountinfo;
 mod procfs;
 mod signals;
 mod size;

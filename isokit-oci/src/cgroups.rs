@@ -8,6 +8,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use chainload::mountinfo::unescape;
 
 /// The hierarchies mounted here: (mount point, controllers; empty for v2).
 fn hierarchies() -> Vec<(PathBuf, Vec<String>)> {
@@ -49,26 +50,6 @@ fn v2_mount_in(info: &str) -> Option<PathBuf> {
         let point = fields.get(4)?;
         (right.split(' ').next()? == "cgroup2" && !read_only).then(|| PathBuf::from(unescape(point)))
     })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo` octal.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b))) {
-            Some(d) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Make `isokit/NAME` in the v2 hierarchy at `mount` (each missing level),
