@@ -233,7 +233,7 @@ JSON
 # hierarchy where cgset made it (those of the limits, devices and
 # freezer), the v2 one included.
 in_every_cgroup() {
-    local line controllers mount wrong= seen=0
+    local line controllers mount wrong='' seen=0
     while IFS= read -r line; do
         controllers=${line#*:}
         controllers=${controllers%%:*}
