@@ -46,14 +46,21 @@ impl FdSet {
     /// between and above the inherited ones, with close_range(2)
     /// CLOSE_RANGE_CLOEXEC (Linux 5.11), a call per gap. Whatever the tool
     /// opened, by mistake without O_CLOEXEC or not, cannot reach the next
-    /// program; inherited fds are left exactly as they came. False when
-    /// the kernel lacks the flag: then `leaks` is the check.
+    /// program; inherited fds are left exactly as they came, and so are
+    /// 0, 1 and 2: a standard stream the tool set up on purpose (ptyrun
+    /// dup2s the terminal there, clearing close-on-exec, even when the
+    /// caller had closed one) is for the program, and only dup2 puts a
+    /// non-close-on-exec fd there. False when the kernel lacks the flag:
+    /// then `leaks` is the check.
     pub(crate) fn close_others_on_exec(&self) -> bool {
         let mut inherited = self.0.clone();
         inherited.sort_unstable();
-        let mut first: libc::c_uint = 0;
+        let mut first: libc::c_uint = 3;
         for &fd in &inherited {
             let Ok(fd) = libc::c_uint::try_from(fd) else { continue };
+            if fd < first {
+                continue; // a standard stream, left as it is
+            }
             if fd > first && crate::sys::close_range_cloexec(first, fd - 1).is_err() {
                 return false;
             }
@@ -227,6 +234,22 @@ mod tests {
         assert!(before.leaks().is_empty());
         nix::unistd::close(own).expect("close");
         nix::unistd::close(kept).expect("close");
+    }
+
+    #[test]
+    fn standard_streams_are_left_as_they_are_even_when_not_inherited() {
+        let _table = fd_table();
+        // As if the caller had closed stdout and the tool had dup2'd a
+        // terminal onto it (dup2 clears close-on-exec): it is for the
+        // program, so close_range must pass over it.
+        let set = FdSet(vec![0, 2]);
+        fcntl(unsafe_borrow(1), FcntlArg::F_SETFD(FdFlag::empty())).expect("clear cloexec on 1");
+        let own = std::fs::File::open("/proc/self/stat").expect("open").into_raw_fd();
+        fcntl(unsafe_borrow(own), FcntlArg::F_SETFD(FdFlag::empty())).expect("clear cloexec");
+        assert!(set.close_others_on_exec(), "close_range(CLOSE_RANGE_CLOEXEC)");
+        assert!(!is_close_on_exec(1), "fd 1 left as it was");
+        assert!(is_close_on_exec(own), "the tool's own fd is close-on-exec");
+        nix::unistd::close(own).expect("close");
     }
 
     #[test]
