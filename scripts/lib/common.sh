@@ -84,15 +84,23 @@ fi
 # Where the cgroup v2 hierarchy is mounted (pure v2, or hybrid's unified);
 # empty when there is none. contain starts the init straight into its v2
 # cgroup (cgset --leave-v2, unshare-lite --cgroup-dir) instead of moving a
-# running process there, which can wait for an RCU grace period.
+# running process there, which can wait for an RCU grace period. That
+# needs clone3's CLONE_INTO_CGROUP (Linux 5.7): on an older kernel, the
+# old move.
 if [[ ! -v ISOKIT_CGROUP2 ]]; then
-    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    release='' major=0 minor=0
+    { read -r release </proc/sys/kernel/osrelease; } 2>/dev/null || true
+    [[ $release =~ ^([0-9]+)\.([0-9]+) ]] && major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+    if ((10#$major * 1000 + 10#$minor < 5007)); then
+        ISOKIT_CGROUP2=
+    elif [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
         ISOKIT_CGROUP2=/sys/fs/cgroup
     elif [[ -f /sys/fs/cgroup/unified/cgroup.controllers ]]; then
         ISOKIT_CGROUP2=/sys/fs/cgroup/unified
     else
         ISOKIT_CGROUP2=
     fi
+    unset release major minor
 fi
 ISOKIT_BRIDGE=${ISOKIT_BRIDGE:-isokit0}
 ISOKIT_SUBNET_PREFIX=10.88 # the bridge's /16: gateway 10.88.0.1
