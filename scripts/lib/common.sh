@@ -405,7 +405,11 @@ prune_stale() {
     for dir in "$ISOKIT_STATE"/*/; do
         [[ -d $dir ]] || continue
         dir=${dir%/} name=${dir##*/}
-        container_running "$name" || being_made "$dir" || release_container "$name" || true
+        # owner_alive once more after being_made: the first look may have
+        # read the owner files of a launch that was writing them (each is
+        # created empty, then written in one write(2)). If being_made found
+        # both non-empty, they are whole now.
+        container_running "$name" || being_made "$dir" || owner_alive "$name" || release_container "$name" || true
     done
     for dir in "$ISOKIT_STATE"/.claim-*/; do
         [[ -d $dir ]] || continue
