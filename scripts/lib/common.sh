@@ -14,14 +14,26 @@ ISOKIT_LAYOUT=checkout
 
 # lexical_path PATH VAR: PATH made absolute (from $PWD) and without "",
 # "." or ".." components, into VAR: what `cd -L PATH && pwd` prints, with
-# no subshell (a fork costs as much as a small program here).
+# no subshell (a fork costs as much as a small program here). Split by
+# word splitting, not `read <<<`: bash feeds a here-string through a pipe
+# that read takes one byte per system call.
 lexical_path() {
     # Locals named apart from any caller's VAR (printf -v sets the
     # innermost variable of that name).
     local _lp_path=$1 _lp_part
     local -a _lp_parts _lp_out=()
     [[ $_lp_path == /* ]] || _lp_path=$PWD/$_lp_path
-    IFS=/ read -r -a _lp_parts <<<"$_lp_path"
+    # Most paths are plain already: no empty, "." or ".." component.
+    if [[ $_lp_path != *//* && $_lp_path != */./* && $_lp_path != */../* && $_lp_path != */. &&
+        $_lp_path != */.. && ($_lp_path == / || $_lp_path != */) ]]; then
+        printf -v "$2" %s "$_lp_path"
+        return 0
+    fi
+    # No globbing of the parts (restored on return), split at each /.
+    local - IFS=/
+    set -f
+    # shellcheck disable=SC2206 # split on purpose, globbing off
+    _lp_parts=($_lp_path)
     for _lp_part in "${_lp_parts[@]}"; do
         case $_lp_part in
         '' | .) ;;
@@ -29,7 +41,6 @@ lexical_path() {
         *) _lp_out+=("$_lp_part") ;;
         esac
     done
-    local IFS=/
     printf -v "$2" '/%s' "${_lp_out[*]}"
 }
 
@@ -41,7 +52,10 @@ real_path() {
     local -a _rp_parts
     lexical_path "$1" _rp_path
     if [[ /$1/ != */../* ]]; then
-        IFS=/ read -r -a _rp_parts <<<"${_rp_path#/}"
+        local - IFS=/
+        set -f
+        # shellcheck disable=SC2206 # split on purpose, globbing off
+        _rp_parts=(${_rp_path#/})
         for _rp_part in "${_rp_parts[@]}"; do
             _rp_prefix+=/$_rp_part
             [[ -L $_rp_prefix ]] && break
@@ -56,10 +70,12 @@ real_path() {
     printf -v "$2" %s "$_rp_path"
 }
 
-lexical_path "${BASH_SOURCE[0]%/*}/../.." ISOKIT_ROOT
-# This file's directory: the other libraries are beside it.
-ISOKIT_LIB=${BASH_SOURCE[0]%/*}
-lexical_path "$ISOKIT_LIB" ISOKIT_LIB
+# This file's directory: the other libraries are beside it. ROOT is two
+# levels up (ROOT/scripts/lib, or PREFIX/lib/isokit).
+lexical_path "${BASH_SOURCE[0]%/*}" ISOKIT_LIB
+# shellcheck disable=SC2153 # set by lexical_path
+ISOKIT_ROOT=${ISOKIT_LIB%/*/*}
+ISOKIT_ROOT=${ISOKIT_ROOT:-/}
 # shellcheck disable=SC2034 # ISOKIT_SCRIPTS: used by the scripts that source this file
 if [[ $ISOKIT_LAYOUT == installed ]]; then
     ISOKIT_BIN=${ISOKIT_BIN:-$ISOKIT_ROOT/lib/isokit/bin}
@@ -90,7 +106,10 @@ fi
 if [[ ! -v ISOKIT_CGROUP2 ]]; then
     release='' major=0 minor=0
     { read -r release </proc/sys/kernel/osrelease; } 2>/dev/null || true
-    [[ $release =~ ^([0-9]+)\.([0-9]+) ]] && major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+    # MAJOR.MINOR[.PATCH][-EXTRA], taken apart without a regular expression.
+    major=${release%%.*} minor=${release#*.}
+    minor=${minor%%[!0-9]*}
+    [[ -n $major && $major != *[!0-9]* && -n $minor ]] || major=0 minor=0
     if ((10#$major * 1000 + 10#$minor < 5007)); then
         ISOKIT_CGROUP2=
     elif [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
@@ -134,31 +153,23 @@ usage_error() {
 # or lower when the caller holds 255), so close-on-exec fds are left, and
 # only those.
 close_inherited_fds() {
-    local fd_path fd key value flags
+    local fd_path fd info flags
     for fd_path in "/proc/$BASHPID/fd"/*; do
         fd=${fd_path##*/}
         ((fd > 2)) || continue
-        flags=
         # fdinfo's "flags:" line is octal; gone (the glob's own directory
-        # fd) means nothing to close.
-        { while read -r key value; do
-            [[ $key == flags: ]] && { flags=$value; break; }
-        done <"/proc/$BASHPID/fdinfo/$fd"; } 2>/dev/null || continue
-        [[ $flags =~ ^[0-7]+$ ]] || continue
+        # fd) means nothing to close. Read whole (read -d '' stops at the
+        # end, with a status of 1), then taken apart by patterns.
+        info=''
+        { read -r -d '' info <"/proc/$BASHPID/fdinfo/$fd"; } 2>/dev/null || true
+        [[ $info == *flags:* ]] || continue
+        flags=${info#*flags:}
+        flags=${flags%%$'\n'*}
+        flags=${flags//[[:space:]]/}
+        [[ -n $flags && $flags != *[!0-7]* ]] || continue
         ((8#$flags & 8#2000000)) && continue # O_CLOEXEC: does not cross exec
         exec {fd}>&-
     done
-}
-
-# Is $1 an address a container may have on the bridge: dotted decimal
-# without leading zeros (10.88.0.08 is ambiguous: octal to some parsers),
-# in the subnet, and neither its network, broadcast nor gateway address?
-valid_container_address() {
-    local octet='(0|[1-9][0-9]{0,2})'
-    [[ $1 =~ ^${ISOKIT_SUBNET_PREFIX//./\\.}\.$octet\.$octet$ ]] || return 1
-    local a=${BASH_REMATCH[1]} b=${BASH_REMATCH[2]}
-    ((a <= 255 && b <= 255)) || return 1
-    ((a != 0 || b != 0)) && ((a != 255 || b != 255)) && [[ $1 != "$ISOKIT_GATEWAY" ]]
 }
 
 # write_state FILE TEXT [-n]: FILE holds the line TEXT (-n: TEXT without
@@ -182,8 +193,11 @@ why_unwritable() {
     echo "${error##*: }"
 }
 
+# A container or network name: a letter or digit, then letters, digits,
+# "_", "." or "-", at most 63 in all. Glob patterns, not =~: bash compiles
+# a regular expression on every test, and {0,62} made that ~80 us here.
 valid_name() {
-    [[ $1 =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$ ]]
+    [[ $1 == [a-zA-Z0-9]* && $1 != *[!a-zA-Z0-9_.-]* ]] && ((${#1} <= 63))
 }
 
 # stat_fields_of PID: the fields of /proc/PID/stat after the command name
@@ -193,7 +207,12 @@ stat_fields_of() {
     local stat
     stat_fields=()
     { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    read -r -a stat_fields <<<"${stat##*) }"
+    # Split by words, not `read <<<` (a byte per system call); globbing off
+    # (restored on return), which also halves the split's cost.
+    local -
+    set -f
+    # shellcheck disable=SC2206
+    stat_fields=(${stat##*) })
 }
 
 # The start time of process $1 (field 22 of /proc/PID/stat), to tell it
@@ -204,14 +223,6 @@ start_time_of() {
     start_time=''
     stat_fields_of "$1" || return 1
     start_time=${stat_fields[19]}
-}
-
-# The parent of process $1 (field 4 of /proc/PID/stat), into parent.
-parent_of() {
-    local -a stat_fields
-    parent=''
-    stat_fields_of "$1" || return 1
-    parent=${stat_fields[1]}
 }
 
 # Is the process that owns container $1's state (contain itself, or the
@@ -232,10 +243,10 @@ fnv1a64() {
     local hi=$((0xcbf29ce4)) lo=$((0x84222325))
     for ((i = 0; i < ${#text}; i++)); do
         printf -v byte %d "'${text:i:1}"
-        lo=$((lo ^ (byte & 255)))
-        carry=$((lo * 0x1b3))
-        hi=$(((hi * 0x1b3 + (carry >> 32) + (lo << 8)) & 0xffffffff))
-        lo=$((carry & 0xffffffff))
+        # One arithmetic command, its steps in order: bash pays per command.
+        ((lo ^= byte & 255, carry = lo * 0x1b3,
+            hi = (hi * 0x1b3 + (carry >> 32) + (lo << 8)) & 0xffffffff,
+            lo = carry & 0xffffffff)) || true
     done
     printf -v "$2" '%08x%08x' "$hi" "$lo"
 }
@@ -250,82 +261,6 @@ cgroup_name() {
     real_path "$ISOKIT_STATE" dir || die "cannot resolve the state directory '$ISOKIT_STATE'"
     fnv1a64 "$dir" hash
     printf -v "$2" %s "$1.${hash:0:12}"
-}
-
-# The host PID of container $1's init, if it is still running: the PID
-# from the pidfile must still be an unshare-lite in another PID namespace,
-# in the container's own cgroup (a stale pidfile's PID may now belong to
-# another container's init).
-init_pid() {
-    local pid cgroup line
-    { read -r pid <"$ISOKIT_STATE/$1/pid" && read -r cgroup <"$ISOKIT_STATE/$1/cgroup"; } 2>/dev/null || return 1
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    local cmdline=''
-    # argv[0] only: read stops at the first NUL.
-    { read -r -d '' cmdline <"/proc/$pid/cmdline"; } 2>/dev/null
-    [[ -n $cmdline ]] || return 1
-    [[ $cmdline == *unshare-lite* ]] || return 1
-    [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || return 1
-    if [[ -z $cgroup ]]; then
-        # Without root there is no cgroup of isokit's: the init is the
-        # child of the launcher that the live owner (contain, or its
-        # detached supervisor) started, which rules out a reused PID.
-        local owner parent
-        owner_alive "$1" && read -r owner <"$ISOKIT_STATE/$1/owner" || return 1
-        parent_of "$pid" && parent_of "$parent" && [[ $parent == "$owner" ]] || return 1
-        echo "$pid"
-        return 0
-    fi
-    local in_cgroup=
-    while IFS= read -r line; do
-        [[ $line == *"/isokit/$cgroup" ]] && in_cgroup=1
-    done <"/proc/$pid/cgroup" 2>/dev/null
-    [[ -n $in_cgroup ]] || return 1
-    echo "$pid"
-}
-
-# The host directory of each cgroup process $1 is in, one a line: every
-# hierarchy of /proc/PID/cgroup (v2's "0::PATH" and each v1 "N:CTRLS:PATH")
-# mapped to the cgroupfs mount that shows it, from /proc/self/mountinfo.
-cgroup_dirs_of() {
-    local pid=$1 lines line id controllers path
-    local -a mounts=()
-    # read, not $(<FILE): if the process is gone, that redirection would
-    # end the calling script under errexit even after ||.
-    lines=''
-    { IFS= read -r -d '' lines <"/proc/$pid/cgroup"; } 2>/dev/null || true
-    [[ -n $lines ]] || return 1
-    lines=${lines%$'\n'}
-    local left right fields root mountpoint fstype superopts
-    while IFS= read -r line; do
-        left=${line%% - *} right=${line#* - }
-        read -r fstype _ superopts <<<"$right"
-        [[ $fstype == cgroup || $fstype == cgroup2 ]] || continue
-        read -r -a fields <<<"$left"
-        mounts+=("$fstype ${fields[3]} ${fields[4]} ,$superopts,")
-    done </proc/self/mountinfo
-    while IFS=: read -r id controllers path; do
-        local mount want controller found=
-        for mount in "${mounts[@]}"; do
-            read -r fstype root mountpoint superopts <<<"$mount"
-            if [[ $id == 0 && -z $controllers ]]; then
-                [[ $fstype == cgroup2 ]] || continue
-            else
-                [[ $fstype == cgroup ]] || continue
-                local ok=1
-                IFS=, read -r -a want <<<"$controllers"
-                for controller in "${want[@]}"; do
-                    [[ $superopts == *",$controller,"* ]] || ok=
-                done
-                [[ -n $ok ]] || continue
-            fi
-            # The mount shows the hierarchy from ROOT down.
-            [[ $root == / ]] || { [[ $path == "$root" || $path == "$root"/* ]] || continue; path=${path#"$root"}; }
-            found=$mountpoint$path
-            break
-        done
-        [[ -n $found ]] && echo "${found%/}"
-    done <<<"$lines"
 }
 
 container_running() {
@@ -417,25 +352,6 @@ prune_stale() {
     done
 }
 
-# Is directory $1 (a container's, or a claim) still being made? contain
-# writes its owner right after mkdir: a directory without an owner is
-# only being made if it is new (under a minute old). find runs only in
-# that rare case.
-being_made() {
-    [[ ! -s $1/owner || ! -s $1/owner-start ]] || return 1
-    [[ -n $(find "$1" -maxdepth 0 -mmin -1 2>/dev/null) ]]
-}
-
-# Is the launch that made claim directory $1 still alive?
-claim_alive() {
-    local dir=$1 pid started
-    if { read -r pid <"$dir/owner" && read -r started <"$dir/owner-start"; } 2>/dev/null; then
-        start_time_of "$pid" && [[ $start_time == "$started" ]]
-    else
-        being_made "$dir"
-    fi
-}
-
 # sources_newer_than FILE: 1 if a source file of the checkout (*/src/**,
 # */Cargo.toml, Cargo.lock) is newer than FILE. Globs and test -nt,
 # builtins: no find to start on every launch.
@@ -471,12 +387,23 @@ ensure_built() {
     fi
 }
 
-# Dotted decimal IPv4 without leading zeros (10.0.0.08 is octal to some).
-valid_ipv4() {
-    local octet='(0|[1-9][0-9]{0,2})' part
-    [[ $1 =~ ^$octet\.$octet\.$octet\.$octet$ ]] || return 1
-    for part in "${BASH_REMATCH[@]:1}"; do ((part <= 255)) || return 1; done
+# on_first_use FILE FUNCTION...: each FUNCTION is defined in lib/FILE,
+# read when one of them is first called, not before. bash parses and
+# copies every function it reads, called or not: for contain, code that
+# most launches never run cost about a sixth of its time
+# (docs/BENCHMARKS.md). Each FUNCTION is a stub until then: it reads
+# FILE, whose definitions replace the stubs, and calls the real one. FILE
+# must not `declare` at its top level (sourced from a function, that
+# would make a local).
+on_first_use() {
+    local file=$1 function
+    shift
+    for function; do
+        eval "$function() { source \"\$ISOKIT_LIB/$file\"; $function \"\$@\"; }"
+    done
 }
+on_first_use inspect.sh parent_of init_pid cgroup_dirs_of being_made claim_alive
+on_first_use net.sh valid_ipv4 valid_container_address
 
 # Networks and published ports live in lib/net.sh. Every script gets them
 # at once, but contain, which needs them only on a bridge, sets

@@ -1,6 +1,7 @@
 # Networks (bridges, subnets, addresses, hosts files) and published ports,
 # for scripts/contain, cnetwork and the release of a container: sourced by
-# common.sh (need_net), never on its own.
+# common.sh (need_net, or on the first call of valid_ipv4 or
+# valid_container_address), never on its own.
 # shellcheck shell=bash
 
 # --- networks (docs/NETWORKING.md) ---------------------------------------------
@@ -12,6 +13,24 @@ ISOKIT_NETWORKS=$ISOKIT_STATE/.networks
 # The nftables table that holds every published port (one per network
 # namespace; nothing of isokit's is written into any other table).
 ISOKIT_NFT_TABLE=${ISOKIT_NFT_TABLE:-isokit}
+
+# Is $1 an address a container may have on the bridge: dotted decimal
+# without leading zeros (10.88.0.08 is ambiguous: octal to some parsers),
+# in the subnet, and neither its network, broadcast nor gateway address?
+valid_container_address() {
+    local octet='(0|[1-9][0-9]{0,2})'
+    [[ $1 =~ ^${ISOKIT_SUBNET_PREFIX//./\\.}\.$octet\.$octet$ ]] || return 1
+    local a=${BASH_REMATCH[1]} b=${BASH_REMATCH[2]}
+    ((a <= 255 && b <= 255)) || return 1
+    ((a != 0 || b != 0)) && ((a != 255 || b != 255)) && [[ $1 != "$ISOKIT_GATEWAY" ]]
+}
+
+# Dotted decimal IPv4 without leading zeros (10.0.0.08 is octal to some).
+valid_ipv4() {
+    local octet='(0|[1-9][0-9]{0,2})' part
+    [[ $1 =~ ^$octet\.$octet\.$octet\.$octet$ ]] || return 1
+    for part in "${BASH_REMATCH[@]:1}"; do ((part <= 255)) || return 1; done
+}
 
 # with_network_lock CMD...: run CMD holding $ISOKIT_STATE/.address.lock,
 # the one lock for bridges, addresses, ports and hosts files.
