@@ -59,6 +59,13 @@ def term(args):
     pid = os.fork()
     if pid == 0:
         os.close(master)
+        # A terminal's user starts programs with SIGINT and SIGQUIT at
+        # their defaults; a test runner started in the background (`cmd &`
+        # in a script, nohup) may hand them down ignored, and exec keeps
+        # that (the isokit tools pass ignored signals on, on purpose):
+        # Ctrl-C would then reach nothing.
+        for number in (signal.SIGINT, signal.SIGQUIT):
+            signal.signal(number, signal.SIG_DFL)
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2):
