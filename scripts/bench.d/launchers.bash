@@ -9,15 +9,14 @@ CRUN_VIEW=
 # The isokit chains, as argument lists ending where PROG goes. {i}, {a},
 # {b} are filled in per run by measure (see measure.c).
 ns_chain=("$bin/unshare-lite" --all -- "$bin/pivot" --next-from-host "$IMAGE" -- "$bin/capdrop" --)
-# The full chain as contain runs it: where a v2 hierarchy is mounted, cgset
-# leaves the v2 move to unshare-lite, which clones the init into it.
+# The full chain as contain runs it: where a v2 hierarchy is mounted (and
+# the kernel has clone3's CLONE_INTO_CGROUP), cgset leaves the v2 move to
+# unshare-lite, which clones the init into it. ISOKIT_CGROUP2: common.sh's
+# probe, the one contain uses.
 cgset_v2=() unshare_v2=()
-for cgroup2 in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-    if [[ -f $cgroup2/cgroup.controllers ]]; then
-        cgset_v2=(--leave-v2) unshare_v2=(--cgroup-dir "$cgroup2/isokit/bench-{i}")
-        break
-    fi
-done
+if [[ -n $ISOKIT_CGROUP2 ]]; then
+    cgset_v2=(--leave-v2) unshare_v2=(--cgroup-dir "$ISOKIT_CGROUP2/isokit/bench-{i}")
+fi
 full_chain=("$bin/cgset" --name "bench-{i}" --memory 256M --pids 64 --cpus 1 "${cgset_v2[@]}" --
     "$bin/unshare-lite" "${unshare_v2[@]}" --all --
     "$bin/netns-setup" --veth "vb{i}" --bridge "$bridge" --addr "10.88.{a}.{b}/16" --gateway 10.88.0.1 --
