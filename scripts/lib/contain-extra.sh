@@ -205,7 +205,10 @@ run_detached() {
     write_state "$state/log" '' -n
     (
         trap '' HUP
-        if ! { echo "$BASHPID" >"$state/owner" && start_time_of "$BASHPID" && echo "$start_time" >"$state/owner-start"; } 2>/dev/null; then
+        # The owner changes hands: the two files are rewritten back to
+        # back (start time read first), so that a prune elsewhere, which
+        # looks twice, does not find them mismatched.
+        if ! { start_time_of "$BASHPID" && echo "$BASHPID" >"$state/owner" && echo "$start_time" >"$state/owner-start"; } 2>/dev/null; then
             release_container "$name" || true
             exit 125
         fi
