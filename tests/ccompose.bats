@@ -214,8 +214,14 @@ serving_again() {
     run ccompose ps
     [[ $output == *"app-app-1 "*" app "*" exited(3) "*" 2"* ]] || fail "ps: $output"
     [[ $output == *"app-migrate-1 "*" exited(0) "* ]] || fail "ps: $output"
-    # flaky is restarted until down, even while it waits to restart.
-    wait_for lines_at_least "$APP/out/flaky" 3
+    # flaky is restarted until down, even while it waits to restart. (Its
+    # runs at 0, 0.1 and 0.3 s after up have long written their lines; a
+    # CI run once saw fewer after 5 s more: say what flaky went through.)
+    local tries=0 project=$ISOKIT_STATE/.compose/app
+    until lines_at_least "$APP/out/flaky" 3; do
+        ((++tries < 200)) || fail "flaky's lines: $(wc -l <"$APP/out/flaky"); restarts: $(cat "$project/flaky.restarts" 2>&1); last status: $(cat "$project/flaky.exit" 2>&1); its log: $(tail -n 20 "$project/flaky.log" 2>&1); state: $(ls -A "$ISOKIT_STATE")"
+        sleep 0.05
+    done
     local supervisor
     read -r supervisor _ <"$ISOKIT_STATE/.compose/app/flaky.supervisor"
     run ccompose down
