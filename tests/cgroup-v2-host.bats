@@ -73,14 +73,18 @@ teardown() {
 # run_in_child_cgroup LIMIT SIZE: in a fresh child cgroup with memory.max=LIMIT,
 # make tail hold one SIZE-long line (it keeps the current line in memory and
 # writes it only at the end). Prints the bytes tail wrote, then its status.
+# The reporting bash is never the OOM killer's choice (oom_score_adj -1000),
+# tail always is (1000): a CI run once saw bash killed right after tail,
+# its next allocation made before tail's memory was given back.
 run_in_child_cgroup() {
     grep -qw memory /sys/fs/cgroup/cgroup.subtree_control ||
         echo +memory >/sys/fs/cgroup/cgroup.subtree_control
     mkdir "$CG"
     echo "$1" >"$CG/memory.max"
     echo 0 >"$CG/memory.swap.max"
-    run bash -c 'echo $$ >"$1/cgroup.procs" || exit 99
-        head -c "$2" /dev/zero | tail -n 1 | wc -c
+    run bash -c 'echo -1000 >/proc/self/oom_score_adj || exit 98
+        echo $$ >"$1/cgroup.procs" || exit 99
+        head -c "$2" /dev/zero | (echo 1000 >/proc/self/oom_score_adj && exec tail -n 1) | wc -c
         echo "tail status ${PIPESTATUS[1]}"' bash "$CG" "$2"
 }
 
