@@ -281,16 +281,7 @@ fn explain(command: &Command) -> anyhow::Result<ExitCode> {
     let dir = PathBuf::from("/run/isokit-oci").join(id);
     let terminal = config.process.as_ref().is_some_and(|p| p.terminal);
     let fds = translate::Fds { ready: 3, fifo: Some(4), console: terminal.then_some(5) };
-    let v2_mount = cgroups::v2_mount();
-    let ctx = translate::Context {
-        bin: &bin,
-        state: &dir,
-        rootfs: &rootfs,
-        id,
-        fds,
-        v1_freezer: cgroups::has_v1_freezer(),
-        v2_mount: v2_mount.as_deref(),
-    };
+    let ctx = translate::Context::on_this_host(&bin, &dir, &rootfs, id, fds);
     let chain = translate::translate(&config, &ctx)?;
     let quote = |w: &str| {
         if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@".contains(c)) {

@@ -161,16 +161,7 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
     let fds = Fds { ready: 3 + preserve, fifo: Some(4 + preserve), console: process.terminal.then_some(5 + preserve) };
     let bin = bin_dir()?;
     let dir = root.join(id);
-    let v2_mount = cgroups::v2_mount();
-    let ctx = translate::Context {
-        bin: &bin,
-        state: &dir,
-        rootfs: &rootfs,
-        id,
-        fds,
-        v1_freezer: cgroups::has_v1_freezer(),
-        v2_mount: v2_mount.as_deref(),
-    };
+    let ctx = translate::Context::on_this_host(&bin, &dir, &rootfs, id, fds);
     // Every refusal happens here, before anything exists.
     let chain = translate::translate(&config, &ctx)?;
     let console = match (process.terminal, command.value("console-socket")) {
@@ -214,7 +205,7 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
         // With a v2 hierarchy, the chain starts inside isokit/NAME there
         // (Chain::v2_dir): the launcher, whose pid conmon gets, is in
         // every cgroup of the container without a move.
-        let child = match (&v2_mount, &chain.v2_dir) {
+        let child = match (&ctx.v2_mount, &chain.v2_dir) {
             (Some(mount), Some(v2_dir)) => cgroups::make_v2_dir(mount, &chain.cgroup)
                 .and_then(|_| spawn_in(v2_dir, &chain.words(), &chain.env, global))
                 .and_then(|started| match started {

@@ -37,7 +37,23 @@ pub struct Context<'a> {
     /// The cgroup v2 hierarchy's mount, where one is mounted: the chain's
     /// first process is then started inside isokit/NAME there (see
     /// Chain::v2_dir) and cgset leaves v2 alone (--leave-v2).
-    pub v2_mount: Option<&'a Path>,
+    pub v2_mount: Option<PathBuf>,
+}
+
+impl<'a> Context<'a> {
+    /// The context for a container on this host: which cgroup
+    /// hierarchies are mounted is read here, for create and explain alike.
+    pub fn on_this_host(bin: &'a Path, state: &'a Path, rootfs: &'a Path, id: &'a str, fds: Fds) -> Self {
+        Context {
+            bin,
+            state,
+            rootfs,
+            id,
+            fds,
+            v1_freezer: crate::cgroups::has_v1_freezer(),
+            v2_mount: crate::cgroups::v2_mount(),
+        }
+    }
 }
 
 pub struct Chain {
@@ -130,7 +146,7 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
     if ctx.v1_freezer {
         cgset.extend(["--set".into(), "freezer.state=THAWED".into()]);
     }
-    let v2_dir = ctx.v2_mount.map(|mount| mount.join("isokit").join(&cgroup));
+    let v2_dir = ctx.v2_mount.as_ref().map(|mount| mount.join("isokit").join(&cgroup));
     if v2_dir.is_some() {
         cgset.push("--leave-v2".into());
     }
@@ -600,7 +616,7 @@ mod tests {
 
     #[test]
     fn with_a_v2_hierarchy_cgset_leaves_v2_to_the_start_in_the_cgroup() {
-        let mount = Path::new("/sys/fs/cgroup/unified");
+        let mount = PathBuf::from("/sys/fs/cgroup/unified");
         let chain = translate(&config(BASE), &Context { v2_mount: Some(mount), ..ctx() }).unwrap();
         assert_eq!(chain.steps[0], ["/kit/cgset", "--name", "p/c1", "--pids", "64", "--leave-v2"]);
         assert_eq!(chain.v2_dir, Some(PathBuf::from("/sys/fs/cgroup/unified/isokit/p/c1")));
