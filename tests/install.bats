@@ -33,6 +33,23 @@ setup() {
     assert_status 0
 }
 
+@test "the libraries read on first use are installed; one missing is a 125, not a crash" {
+    "$ROOT/scripts/install-kit" DESTDIR="$DEST" PREFIX=/usr/local
+    local prefix="$DEST/usr/local"
+    # --help is in plan-extra.sh, the bridge's address in contain-extra.sh.
+    run "$prefix/bin/contain" --help
+    assert_status 0
+    [[ ${lines[0]} == "Usage: contain "* ]] || fail "$output"
+    run "$prefix/bin/contain" --explain --name lazy --net bridge -- true
+    assert_status 0
+    [[ $output == *"--addr 10.88."* ]] || fail "$output"
+    # Without the file the stub would call itself until bash fell over.
+    rm "$prefix/lib/isokit/plan-extra.sh"
+    run timeout 20 "$prefix/bin/contain" --help
+    assert_status 125
+    assert_equal "$output" "contain: cannot read $prefix/lib/isokit/plan-extra.sh (reinstall isokit)"
+}
+
 @test "uninstall removes exactly what install made, and leaves other files" {
     mkdir -p "$DEST/usr/local/bin"
     echo mine >"$DEST/usr/local/bin/someone-elses"

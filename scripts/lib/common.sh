@@ -394,12 +394,13 @@ ensure_built() {
 # (docs/BENCHMARKS.md). Each FUNCTION is a stub until then: it reads
 # FILE, whose definitions replace the stubs, and calls the real one. FILE
 # must not `declare` at its top level (sourced from a function, that
-# would make a local).
+# would make a local). A FILE missing or unreadable (a broken install) is
+# the script's error, 125: the stub would otherwise call itself forever.
 on_first_use() {
     local file=$1 function
     shift
     for function; do
-        eval "$function() { source \"\$ISOKIT_LIB/$file\"; $function \"\$@\"; }"
+        eval "$function() { { [[ -r \$ISOKIT_LIB/$file ]] && source \"\$ISOKIT_LIB/$file\"; } || die \"cannot read \$ISOKIT_LIB/$file (reinstall isokit)\"; $function \"\$@\"; }"
     done
 }
 on_first_use inspect.sh parent_of init_pid cgroup_dirs_of being_made claim_alive
