@@ -325,9 +325,14 @@ release_container() {
             done
         fi
     fi
+    # On a network: removed under the network lock, which refresh_hosts
+    # holds while it rewrites the hosts file of every container on it. A
+    # file it made in NAME/ while rm -rf emptied it would keep NAME/, and
+    # the name, from being removed (forget_container, lib/net.sh).
+    if [[ -n $network ]] && need_net && with_network_lock forget_container "$name" "$network"; then
+        return 0
+    fi
     rm -rf "${ISOKIT_STATE:?}/$name"
-    # The others on its network stop resolving its name.
-    [[ -z $network ]] || { need_net && with_network_lock refresh_hosts "$network"; }
 }
 
 # Remove the state of containers that are gone but were not cleaned up

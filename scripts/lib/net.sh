@@ -119,8 +119,9 @@ refresh_hosts() {
     local -a found dirs=() owns=() lines=()
     mapfile -t found < <(containers_on "$1")
     for dir in "${found[@]}"; do
-        # A container being released meanwhile (its rm -rf runs outside
-        # the lock) is left out, without a word. read, not $(<FILE): under
+        # A container whose files are gone is left out, without a word (its
+        # release holds this lock, but a half-made or pruned one may lack
+        # them). read, not $(<FILE): under
         # errexit bash exits when that redirection fails, even after ||.
         address='' own='' aliases=''
         { IFS= read -r address <"$dir/address"; } 2>/dev/null || true
@@ -141,6 +142,13 @@ refresh_hosts() {
         # (or, rarely, the start of the new one), never a mixture.
         { printf %s "$text" >"${dirs[i]}/hosts"; } 2>/dev/null || true
     done
+}
+
+# forget_container NAME NETWORK, under the network lock (release_container):
+# remove NAME's state; the others on NETWORK stop resolving its name.
+forget_container() {
+    rm -rf "${ISOKIT_STATE:?}/$1"
+    refresh_hosts "$2"
 }
 
 # --- published ports -----------------------------------------------------------
