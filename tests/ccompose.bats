@@ -114,7 +114,11 @@ serving_again() {
     wait_for serving_again "$old"
     run ccompose ps
     [[ $output == *"app-server-1 "*" running "*" 1"* ]] || fail "ps: $output"
-    # A stop asked for with ckill is not undone by the supervisor.
+    # A stop asked for with ckill is not undone by the supervisor, which
+    # ckill finds from the container's owner: the supervisor writes
+    # nothing into the container's state (made there while contain removed
+    # the directory, a file kept it and the name).
+    [[ ! -e $ISOKIT_STATE/app-server-1/supervisor ]] || fail "a supervisor record in the container's state"
     local supervisor
     read -r supervisor _ <"$ISOKIT_STATE/.compose/app/server.supervisor"
     in_sandbox "$ROOT/scripts/ckill" app-server-1
