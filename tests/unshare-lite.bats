@@ -53,7 +53,8 @@ load helpers
     local args
     for args in "--as-pid1 true" "--map-root --map-user 5 true" "--propagation slave true" \
         "--mount --propagation bogus true" "--monotonic 10 true" "--uts --hostname '' true" \
-        "--map-user notanumber true" "--uts --hostname $(printf 'a%.0s' {1..65}) true"; do
+        "--map-user notanumber true" "--uts --hostname $(printf 'a%.0s' {1..65}) true" \
+        "--detach-init 9 --net true" "--pid --detach-init 1 true" "--pid --detach-init 987 true"; do
         run --separate-stderr sandboxed sh -c "unshare-lite $args"
         [[ $status == 125 ]] || fail "'$args' exited $status"
         [[ $stderr == unshare-lite:* ]] || fail "'$args' said: $stderr"
@@ -232,6 +233,36 @@ orphan_zombies() {
     assert_equal "$output" unshare-lite
     kill "$launcher"
     wait "$launcher" || true
+}
+
+@test "--detach-init FD: the launcher leaves once FD's writer closes it; the init runs on, without the pipe" {
+    run sandboxed bash -c '
+        t=$1
+        exec {r}< <(exec sleep 100)
+        writer=$!
+        pipe=$(readlink "/proc/$$/fd/$r")
+        unshare-lite --pid --mount --mount-proc --pidfile "$t/pid" --detach-init "$r" -- sh -c "touch $t/ready; exec sleep 100" &
+        launcher=$!
+        exec {r}<&-
+        until [ -e "$t/ready" ]; do sleep 0.05; done
+        init=$(cat "$t/pid")
+        command=$(tr -d " " <"/proc/$init/task/$init/children")
+        kill -0 "$launcher" && echo "launcher waits"
+        kill "$writer"
+        wait "$launcher"
+        echo "launcher left: $?"
+        kill -0 "$init" && echo "init runs"
+        [ "$(awk "/^PPid:/ {print \$2}" "/proc/$init/status")" != "$launcher" ] && echo "init re-parented"
+        echo "pipe fds: $(ls -l "/proc/$init/fd" "/proc/$command/fd" | grep -cF "$pipe")"
+        kill -KILL "$init"
+        # The init ending first: the launcher reports its status, as without.
+        exec {r}< <(exec sleep 100)
+        unshare-lite --pid --detach-init "$r" -- sh -c "exit 4"
+        echo "init ended first: $?"
+        kill $!
+    ' _ "$BATS_TEST_TMPDIR"
+    assert_status 0
+    assert_equal "$output" "$(printf '%s\n' 'launcher waits' 'launcher left: 0' 'init runs' 'init re-parented' 'pipe fds: 0' 'init ended first: 4')"
 }
 
 @test "the init's cwd is not a host directory" {

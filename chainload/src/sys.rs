@@ -222,3 +222,23 @@ pub fn fork_into_cgroup(cgroup: std::os::fd::BorrowedFd) -> nix::Result<nix::uni
         child => Ok(nix::unistd::ForkResult::Parent { child: nix::unistd::Pid::from_raw(child as libc::pid_t) }),
     }
 }
+
+/// Take ownership of an fd known only by number (handed down the chain,
+/// or just returned by a dup).
+pub fn adopt(fd: std::os::fd::RawFd) -> nix::Result<std::os::fd::OwnedFd> {
+    nix::fcntl::fcntl(borrow_checked(fd)?, nix::fcntl::FcntlArg::F_GETFD)?;
+    // SAFETY: the fd is open (F_GETFD succeeded) and nothing else in this
+    // process owns it: the caller got it by number for its sole use.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}
+
+fn borrow_checked(fd: std::os::fd::RawFd) -> nix::Result<std::os::fd::BorrowedFd<'static>> {
+    // SAFETY: F_GETFD on an arbitrary number reads flags only; a closed
+    // number gives EBADF, which is the answer wanted.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: the fd is open (checked just above); the borrow is used
+    // at once, before anything in this single-threaded process closes it.
+    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}

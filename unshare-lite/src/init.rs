@@ -8,7 +8,7 @@
 //! command's status: the kernel then kills what is left in the namespace.
 
 use std::ffi::OsString;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -53,13 +53,16 @@ fn waited_signals() -> SigSet {
 /// Fork the init, then relay signals to it until it exits, and return its
 /// status. The launcher stays in the caller's namespaces, so that later
 /// steps (netns-setup) can find the outside through it.
-pub fn launch(
-    tool: &Tool,
-    plan: &Plan,
-    joins: Joins,
-    cgroup: Option<CgroupDir>,
-    tail: &[OsString],
-) -> anyhow::Result<ExitCode> {
+/// What the launcher holds for the init: the namespace files to join,
+/// the cgroup to start it in, and --detach-init's fd.
+pub struct Inherited {
+    pub joins: Joins,
+    pub cgroup: Option<CgroupDir>,
+    pub leave: Option<OwnedFd>,
+}
+
+pub fn launch(tool: &Tool, plan: &Plan, inherited: Inherited, tail: &[OsString]) -> anyhow::Result<ExitCode> {
+    let Inherited { joins, cgroup, leave } = inherited;
     let signals = waited_signals();
     // An ignored SIGCHLD (the caller's, inherited) would make the kernel
     // reap the children itself: no exit status, and a wait forever.
@@ -82,7 +85,8 @@ pub fn launch(
     let cgroup_shown = cgroup.map(|dir| dir.path);
     match forked? {
         ForkResult::Child => {
-            drop(alive_write);
+            // The leave pipe is the launcher's business, and a host fd.
+            drop((alive_write, leave));
             let status = run_init(tool, plan, joins, tail, alive_read);
             sys::exit_now(status);
         }
@@ -102,13 +106,24 @@ pub fn launch(
                 let _ = waitpid(child, None);
                 return Err(anyhow::Error::new(err).context("start the init"));
             }
+            let leaving = if leave.is_some() { "; the launcher leaves when told" } else { "" };
             match &cgroup_shown {
-                Some(dir) => {
-                    tool.trace(format_args!("{}; init pid {child} in cgroup {}", plan.describe(), dir.display()))
-                }
-                None => tool.trace(format_args!("{}; init pid {child}", plan.describe())),
+                Some(dir) => tool.trace(format_args!(
+                    "{}; init pid {child} in cgroup {}{leaving}",
+                    plan.describe(),
+                    dir.display()
+                )),
+                None => tool.trace(format_args!("{}; init pid {child}{leaving}", plan.describe())),
             }
-            let status = relay_until_exit(&signals, child, false)?;
+            let status = match relay_until_exit(&signals, child, false, leave.as_ref().map(AsFd::as_fd))? {
+                Ended::Exited(status) => status,
+                // --detach-init: the init is the container's process from
+                // now on. The kernel gives it to the nearest subreaper
+                // (conmon, a containerd shim), which gets its exit status;
+                // engines find the container's namespaces through its PID.
+                // The init asked for no SIGKILL on this exit.
+                Ended::Left => 0,
+            };
             drop(alive_write);
             // The container is over: end without unmapping memory piece
             // by piece (see exit_now).
@@ -120,7 +135,7 @@ pub fn launch(
 /// PID 1: finish the namespaces, start the command as PID 2, then relay
 /// and reap. Returns the exit status (errors are printed here).
 fn run_init(tool: &Tool, plan: &Plan, joins: Joins, tail: &[OsString], alive: OwnedFd) -> u8 {
-    if let Err(err) = wait_for_launcher(&alive) {
+    if let Err(err) = wait_for_launcher(&alive, plan.detach_init.is_some()) {
         return report(tool.name(), &err);
     }
     drop(alive);
@@ -147,8 +162,10 @@ fn run_init(tool: &Tool, plan: &Plan, joins: Joins, tail: &[OsString], alive: Ow
     // or it would pin a host directory inside the container for its whole
     // life. pivot_root moves processes whose cwd is the old root.
     let _ = std::env::set_current_dir("/");
-    match relay_until_exit(&waited_signals(), command, true) {
-        Ok(status) => status,
+    match relay_until_exit(&waited_signals(), command, true, None) {
+        Ok(Ended::Exited(status)) => status,
+        // Without a leave fd the wait only ends with the command.
+        Ok(Ended::Left) => 0,
         Err(err) => report(tool.name(), &err),
     }
 }
@@ -168,9 +185,13 @@ fn new_session_then_exec(tool: &Tool, plan: &Plan, tail: &[OsString]) -> anyhow:
 
 /// Ask for SIGKILL when the launcher dies, then wait for its go: one
 /// byte once the pidfile is written. End of file instead means it died
-/// (before or after the prctl) or gave up after a failed pidfile.
-fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
-    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+/// (before or after the prctl) or gave up after a failed pidfile. With
+/// --detach-init the launcher leaves on purpose once told: no SIGKILL is
+/// asked for, and only a death before the go counts.
+fn wait_for_launcher(alive: &OwnedFd, detached: bool) -> anyhow::Result<()> {
+    if !detached {
+        nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    }
     let mut byte = [0u8; 1];
     loop {
         match nix::unistd::read(alive, &mut byte) {
@@ -180,6 +201,9 @@ fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(err) => return Err(anyhow::Error::new(err).context("read the launcher's pipe")),
         }
+    }
+    if detached {
+        return Ok(());
     }
     // The launcher keeps its end open while it lives: a hang-up now means
     // it died after its go but before the prctl, which then came too late.
@@ -205,11 +229,27 @@ fn wait_for_launcher(alive: &OwnedFd) -> anyhow::Result<()> {
 /// unless the command shares the init's group (the terminal reached it
 /// then too), and whatever anyone sent with kill(2) (ckill, a supervisor)
 /// reaches the launcher alone and is passed on down.
-fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Result<u8> {
+///
+/// With `leave` (the launcher's --detach-init fd), it also ends as soon as
+/// that fd is readable or hung up, with Ended::Left; a signal waiting at
+/// the same time is handled first.
+fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool, leave: Option<BorrowedFd>) -> anyhow::Result<Ended> {
     let wanted = if reap_all { None } else { Some(child) };
     // A signalfd (the signals are blocked) says who sent each signal.
     let signalfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
     loop {
+        if let Some(leave) = leave {
+            let mut fds = [PollFd::new(signalfd.as_fd(), PollFlags::POLLIN), PollFd::new(leave, PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(anyhow::Error::new(err).context("poll the signalfd and --detach-init's fd")),
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            if !ready(&fds[0]) && ready(&fds[1]) {
+                return Ok(Ended::Left);
+            }
+        }
         let Some(info) = signalfd.read_signal().context("read the signalfd")? else { continue };
         let signal = Signal::try_from(info.ssi_signo as libc::c_int).context("signalfd")?;
         if signal != Signal::SIGCHLD {
@@ -228,8 +268,10 @@ fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Res
         }
         loop {
             match waitpid(wanted, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(code as u8),
-                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == child => return Ok(128 + signal as u8),
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(Ended::Exited(code as u8)),
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == child => {
+                    return Ok(Ended::Exited(128 + signal as u8))
+                }
                 Ok(WaitStatus::StillAlive) => break,
                 Ok(_) => continue, // an orphan reaped
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -237,6 +279,12 @@ fn relay_until_exit(signals: &SigSet, child: Pid, reap_all: bool) -> anyhow::Res
             }
         }
     }
+}
+
+/// How relay_until_exit ended: the child's status, or told to leave.
+enum Ended {
+    Exited(u8),
+    Left,
 }
 
 /// The signals a terminal sends to its foreground process group: the init

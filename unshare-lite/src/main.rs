@@ -14,6 +14,7 @@ mod subids;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use chainload::Tool;
 use nix::unistd::getpid;
 
@@ -36,6 +37,12 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     let plan = options.plan()?;
     let mut joins = Joins::open(&plan.joins, plan.join_foreign)?;
     let cgroup_dir = plan.cgroup_dir.as_deref().map(CgroupDir::open).transpose()?;
+    // Taken before anything is made: a number that is not open is the
+    // caller's mistake, said before a namespace exists.
+    let leave = plan
+        .detach_init
+        .map(|fd| chainload::sys::adopt(fd).with_context(|| format!("--detach-init {fd}: not an open file descriptor")))
+        .transpose()?;
     // The ranges are read before anything is made: no range, no namespace.
     let subids = if plan.map_subids { Some(SubIds::of_caller()?) } else { None };
 
@@ -49,7 +56,7 @@ fn run(tool: &Tool, options: Options, tail: Vec<OsString>) -> anyhow::Result<Exi
     joins.enter(Kind::Pid)?;
     namespaces::prepare_for_children(plan.pid, plan.time)?;
     if plan.forks() {
-        return init::launch(tool, &plan, joins, cgroup_dir, &tail);
+        return init::launch(tool, &plan, init::Inherited { joins, cgroup: cgroup_dir, leave }, &tail);
     }
     if plan.time.is_some() {
         namespaces::join_time_for_children()?;

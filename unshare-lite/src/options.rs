@@ -88,6 +88,10 @@ pub struct Options {
     /// exec PROG as PID 1, without the init (requires --pid)
     #[argh(switch)]
     as_pid1: bool,
+    /// FD: the launcher leaves once pipe FD is readable or closed; the
+    /// init runs on under the nearest subreaper (requires --pid)
+    #[argh(option, arg_name = "FD")]
+    detach_init: Option<i32>,
     /// PROG without the caller's terminal (requires --pid)
     #[argh(switch)]
     new_session: bool,
@@ -176,6 +180,9 @@ pub struct Plan {
     /// Refuse a join file that is one of this process's own namespaces.
     pub join_foreign: bool,
     pub as_pid1: bool,
+    /// The fd on which the launcher waits to leave the init on its own
+    /// (see init::launch).
+    pub detach_init: Option<i32>,
     pub new_session: bool,
     pub time: Option<TimeOffsets>,
     pub hostname: Option<String>,
@@ -218,6 +225,15 @@ impl Options {
             return Err(usage("--as-pid1 requires --pid"));
         }
         let joins_pid = self.join.iter().any(|join| join.kind == Kind::Pid);
+        if let Some(fd) = self.detach_init {
+            if !pid && !joins_pid {
+                // Without a fork there is no launcher to leave.
+                return Err(usage("--detach-init requires --pid (or --join pid)"));
+            }
+            if fd < 3 {
+                return Err(usage(format!("--detach-init {fd}: needs an fd of its own, 3 or above")));
+            }
+        }
         if self.new_session && !pid && !joins_pid {
             // setsid(2) fails for a process group leader, which a command
             // started from a shell is; the init's child never is.
@@ -270,6 +286,7 @@ impl Options {
             joins: self.join.clone(),
             join_foreign: self.join_foreign,
             as_pid1: self.as_pid1,
+            detach_init: self.detach_init,
             new_session: self.new_session,
             time: time
                 .then(|| TimeOffsets { monotonic: self.monotonic.unwrap_or(0), boottime: self.boottime.unwrap_or(0) }),
@@ -457,6 +474,9 @@ mod tests {
         assert!(plan(&["--join", "net=/n", "--map-root", "true"]).is_err());
         assert!(plan(&["--join", "user=/u", "--map-root", "true"]).is_err());
         assert!(plan(&["--join", "mnt=/m", "--pidfile", "p", "true"]).is_err());
+        assert!(plan(&["--detach-init", "5", "--net", "true"]).is_err());
+        assert!(plan(&["--detach-init", "0", "--pid", "true"]).is_err());
+        assert!(plan(&["--detach-init", "5", "--pid", "true"]).is_ok());
         assert!(plan(&["--join", "pid=/p", "--as-pid1", "true"]).is_err());
         let plan =
             plan(&["--join", "user=/u", "--join", "pid=/p", "--join", "net=/n", "--mount", "true"]).expect("valid");
