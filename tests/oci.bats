@@ -54,14 +54,16 @@ write_config() {
 JSON
 }
 
-# The container's init: the launcher's (state pid's) one child.
-init_of() {
+# The one child of process $1: the init's is the container's process
+# (or the gate); an exec'd process's is its program.
+child_of() {
     tr -d ' ' <"/proc/$1/task/$1/children"
 }
 
-# The container's process: the init's one child.
+# The container's process: the one child of the init, whose PID is the
+# one state reports (the launcher left it at create).
 process_of() {
-    init_of "$(init_of "$1")"
+    child_of "$1"
 }
 
 state_field() {
@@ -103,10 +105,12 @@ create() {
     assert_equal "$output" created
     pid=$(cat "$BATS_TEST_TMPDIR/pid")
     assert_equal "$(state_field pid)" "$pid"
-    init=$(init_of "$pid")
-    [[ -n $init ]] || fail "no init under the launcher $pid"
+    # The reported pid is the container's init, in the container's
+    # namespaces (what podman top and nsenter -t join), PID 1 there; the
+    # launcher that started it is gone.
+    assert_equal "$(awk '/^NSpid:/ {print $3}' "/proc/$pid/status")" 1
     for ns in pid mnt uts ipc net; do
-        [[ $(ns_of "$init" $ns) != $(ns_of $$ $ns) ]] || fail "$ns namespace is the host's"
+        [[ $(ns_of "$pid" $ns) != $(ns_of $$ $ns) ]] || fail "$ns namespace is the host's"
     done
     # Held at the gate: the program is not running yet.
     gate=$(process_of "$pid")
@@ -217,7 +221,7 @@ create() {
 JSON
     oci exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" --process "$BATS_TEST_TMPDIR/process.json" "$ID" \
         </dev/null >/dev/null 2>&1
-    execd=$(init_of "$(cat "$BATS_TEST_TMPDIR/exec.pid")")
+    execd=$(child_of "$(cat "$BATS_TEST_TMPDIR/exec.pid")")
     wait_for grep -qx sleep "/proc/$execd/comm"
     for ns in pid mnt uts ipc net; do
         assert_equal "$(ns_of "$execd" $ns)" "$(ns_of "$proc" $ns)"
@@ -250,7 +254,7 @@ in_every_cgroup() {
     [[ -z $wrong ]] || fail "process $1 ($(tr '\0' ' ' <"/proc/$1/cmdline")) outside isokit/$CG:$wrong"
 }
 
-@test "the reported pid, the init, the program and an exec'd process are in every cgroup of the container, v2 included" {
+@test "the reported pid (the init), the program and an exec'd process are in every cgroup of the container, v2 included" {
     write_config '["sleep", "1000"]'
     oci --debug create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$ID" \
         </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
@@ -258,20 +262,20 @@ in_every_cgroup() {
     pid=$(cat "$BATS_TEST_TMPDIR/pid")
     proc=$(process_of "$pid")
     wait_for grep -qx sleep "/proc/$proc/comm"
-    # conmon's pid (podman reads the container's cgroup from it), the
-    # init, the program.
-    for p in "$pid" "$(init_of "$pid")" "$proc"; do
+    # The reported pid, the init (podman reads the container's cgroup
+    # from it), and the program.
+    for p in "$pid" "$proc"; do
         in_every_cgroup "$p"
     done
     if [[ -n $(awk '$9 == "cgroup2"' /proc/self/mountinfo) ]]; then
-        grep -qx "0::/isokit/$CG" "/proc/$pid/cgroup" || fail "launcher not in v2: $(cat "/proc/$pid/cgroup")"
+        grep -qx "0::/isokit/$CG" "/proc/$pid/cgroup" || fail "init not in v2: $(cat "/proc/$pid/cgroup")"
         # Started there: cgset joined v1 only and left v2 alone.
         grep -q "cgset: .*v2 move left to the next step" "$BATS_TEST_TMPDIR/err" || fail "$(cat "$BATS_TEST_TMPDIR/err")"
     fi
     # exec: the process (whose pid podman gets) and the program under it.
     oci exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 500 </dev/null >/dev/null 2>&1
     execpid=$(cat "$BATS_TEST_TMPDIR/exec.pid")
-    execd=$(init_of "$execpid")
+    execd=$(child_of "$execpid")
     wait_for grep -qx sleep "/proc/$execd/comm"
     in_every_cgroup "$execpid"
     in_every_cgroup "$execd"

@@ -123,6 +123,16 @@ check_detached() {
     run pod "$1" exec "$id" sh -c 'hostname; cat /proc/1/status | grep -c .'
     assert_status 0
     assert_equal "${lines[0]}" "${id:0:12}"
+    # The reported pid is the container's process, in its namespaces:
+    # nsenter -t PID and podman top join them, and see the container
+    # only (with isokit-oci: the init and sleep; with runc: sleep).
+    [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || fail "pid $pid is in the host's pid namespace"
+    run nsenter --target "$pid" --uts hostname
+    assert_equal "$output" "${id:0:12}"
+    run pod "$1" top "$id" pid args
+    assert_status 0
+    [[ $output == *"sleep 1000"* ]] || fail "top: $output"
+    ((${#lines[@]} <= 3)) || fail "top lists more than the container: $output"
     # stop: with isokit-oci, SIGTERM reaches sleep through the init (143)
     # well within the grace period. runc makes sleep PID 1, which the
     # kernel shields from a signal it has no handler for: killed after

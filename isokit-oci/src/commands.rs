@@ -280,7 +280,7 @@ fn explain(command: &Command) -> anyhow::Result<ExitCode> {
     let id = command.operands.first().map_or("ID", String::as_str);
     let dir = PathBuf::from("/run/isokit-oci").join(id);
     let terminal = config.process.as_ref().is_some_and(|p| p.terminal);
-    let fds = translate::Fds { ready: 3, fifo: Some(4), console: terminal.then_some(5) };
+    let fds = translate::Fds { ready: 3, fifo: Some(4), console: terminal.then_some(5), leave: Some(6) };
     let ctx = translate::Context::on_this_host(&bin, &dir, &rootfs, id, fds);
     let chain = translate::translate(&config, &ctx)?;
     let quote = |w: &str| {

@@ -158,7 +158,12 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
     let rootfs = fs::canonicalize(bundle.join(root_path)).with_context(|| format!("root.path '{root_path}'"))?;
     let process = config.process.clone().unwrap_or_default();
     let preserve = preserve_fds(command)?;
-    let fds = Fds { ready: 3 + preserve, fifo: Some(4 + preserve), console: process.terminal.then_some(5 + preserve) };
+    let fds = Fds {
+        ready: 3 + preserve,
+        fifo: Some(4 + preserve),
+        console: process.terminal.then_some(5 + preserve),
+        leave: Some(6 + preserve),
+    };
     let bin = bin_dir()?;
     let dir = root.join(id);
     let ctx = translate::Context::on_this_host(&bin, &dir, &rootfs, id, fds);
@@ -195,8 +200,12 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
             .context("open the exec fifo")?;
         let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("make the ready pipe")?;
         let ready_read = high(ready_read)?;
+        // The launcher leaves when this end closes (unshare-lite
+        // --detach-init): kept here, close-on-exec, until ready.
+        let (leave_read, leave_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("make the leave pipe")?;
+        let leave_write = high(leave_write)?;
         close_on_exec_from(3 + preserve);
-        let mut wanted = vec![(ready_write, 3 + preserve), (fifo, 4 + preserve)];
+        let mut wanted = vec![(ready_write, 3 + preserve), (fifo, 4 + preserve), (leave_read, 6 + preserve)];
         if let Some(console) = console {
             wanted.push((OwnedFd::from(console), 5 + preserve));
         }
@@ -222,8 +231,20 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
             let status = child.wait().context("wait for the chain")?;
             bail!("create: the chain stopped before the container was ready ({status})");
         }
+        // Ready: the launcher leaves, and the init, the container's
+        // process, goes to the nearest subreaper (conmon, a containerd
+        // shim). Its PID is the one engines are given: its /proc/PID/ns
+        // files are the container's (podman top, nsenter -t).
+        drop(leave_write);
+        let left = child.wait().context("wait for the launcher")?;
+        if !left.success() {
+            bail!("create: the launcher did not leave the container to run on its own ({left})");
+        }
         let init = fs::read_to_string(dir.join("init.pid")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-        let pid = child.id() as i32;
+        if init <= 0 {
+            bail!("create: no init pid in '{}'", dir.join("init.pid").display());
+        }
+        let pid = init;
         let record = Record {
             id: id.to_string(),
             bundle: bundle.to_string_lossy().into_owned(),
@@ -347,7 +368,7 @@ pub fn exec(global: &Global, root: &Path, command: &Command) -> anyhow::Result<E
         (true, None) => bail!("process.terminal is true: --console-socket is required"),
         _ => None,
     };
-    let fds = Fds { ready: 3 + preserve, fifo: None, console: console.as_ref().map(|_| 4 + preserve) };
+    let fds = Fds { ready: 3 + preserve, fifo: None, console: console.as_ref().map(|_| 4 + preserve), leave: None };
     let translate::ProcessSteps { capdrop, scfilter, pty } =
         translate::process_steps(&process, container.record.seccomp, fds.console)?;
     let mut nsenter = vec!["nsenter".to_string(), "--target".into(), container.record.init.to_string()];

@@ -22,6 +22,10 @@ pub struct Fds {
     pub ready: i32,
     pub fifo: Option<i32>,
     pub console: Option<i32>,
+    /// The launcher's leave pipe (unshare-lite --detach-init): create
+    /// closes its end once the container is ready, and the init becomes
+    /// the container's process, the PID engines are given.
+    pub leave: Option<i32>,
 }
 
 /// Everything `create` needs that is not in config.json.
@@ -184,6 +188,9 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
         other => bail!("config.json: linux.rootfsPropagation: '{other}' not supported (private, slave)"),
     }
     unshare.extend(["--pidfile".into(), ctx.state.join("init.pid").to_string_lossy().into_owned()]);
+    if let Some(fd) = ctx.fds.leave {
+        unshare.extend(["--detach-init".into(), fd.to_string()]);
+    }
 
     let mut steps = vec![cgset, unshare];
     if namespaces.contains(&"net") {
@@ -544,7 +551,7 @@ mod tests {
             state: Path::new("/run/x/c1"),
             rootfs: Path::new("/b/rootfs"),
             id: "c1",
-            fds: Fds { ready: 3, fifo: Some(4), console: None },
+            fds: Fds { ready: 3, fifo: Some(4), console: None, leave: Some(6) },
             v1_freezer: false,
             v2_mount: None,
         }
