@@ -176,6 +176,25 @@ teardown() {
     assert_equal "$output" young
 }
 
+@test "a container whose owner files are mid-handover (contain -d) is kept while its successor lives" {
+    # owner and owner-start mismatched, as between the supervisor's two
+    # writes; successor names a live process (this shell), then a dead one.
+    local start
+    start=$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$$/stat")
+    mkdir -p "$ISOKIT_STATE/handed"
+    echo "$$" >"$ISOKIT_STATE/handed/owner"
+    echo 0 >"$ISOKIT_STATE/handed/owner-start"
+    echo "$$ $start" >"$ISOKIT_STATE/handed/successor"
+    : >"$ISOKIT_STATE/handed/cgroup"
+    run "$ROOT/scripts/cps"
+    assert_status 0
+    [[ -d $ISOKIT_STATE/handed ]] || fail "released while its successor lives"
+    echo "$$ 0" >"$ISOKIT_STATE/handed/successor"
+    run "$ROOT/scripts/cps"
+    assert_status 0
+    [[ ! -e $ISOKIT_STATE/handed ]] || fail "kept with no live owner or successor"
+}
+
 @test "half-made claims of dead launches are pruned, a live one's kept" {
     mkdir -p "$ISOKIT_STATE/.claim-dead" "$ISOKIT_STATE/.claim-old" "$ISOKIT_STATE/.claim-new" "$ISOKIT_STATE/.claim-live"
     echo "$$" >"$ISOKIT_STATE/.claim-dead/owner"

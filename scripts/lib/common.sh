@@ -229,8 +229,16 @@ start_time_of() {
 # detached supervisor) still alive?
 owner_alive() {
     local dir="$ISOKIT_STATE/$1" pid started
-    { read -r pid <"$dir/owner" && read -r started <"$dir/owner-start"; } 2>/dev/null || return 1
-    start_time_of "$pid" && [[ $start_time == "$started" ]]
+    if { read -r pid <"$dir/owner" && read -r started <"$dir/owner-start"; } 2>/dev/null &&
+        start_time_of "$pid" && [[ $start_time == "$started" ]]; then
+        return 0
+    fi
+    # contain -d hands the container to its supervisor, which rewrites the
+    # two files one after the other: a look in between sees them
+    # mismatched. It wrote "PID START" to successor (one file, whole)
+    # before it began, so a mismatch always finds it there.
+    { read -r pid started <"$dir/successor"; } 2>/dev/null && [[ -n $started ]] &&
+        start_time_of "$pid" && [[ $start_time == "$started" ]]
 }
 
 # fnv1a64 TEXT VAR: the 64-bit FNV-1a hash of TEXT's bytes, as 16 hex

@@ -205,10 +205,11 @@ run_detached() {
     write_state "$state/log" '' -n
     (
         trap '' HUP
-        # The owner changes hands: the two files are rewritten back to
-        # back (start time read first), so that a prune elsewhere, which
-        # looks twice, does not find them mismatched.
-        if ! { start_time_of "$BASHPID" && echo "$BASHPID" >"$state/owner" && echo "$start_time" >"$state/owner-start"; } 2>/dev/null; then
+        # The owner changes hands. The successor file first, in one write:
+        # a prune elsewhere that finds owner and owner-start mismatched
+        # while they are rewritten checks it (owner_alive).
+        if ! { start_time_of "$BASHPID" && echo "$BASHPID $start_time" >"$state/successor" &&
+            echo "$BASHPID" >"$state/owner" && echo "$start_time" >"$state/owner-start"; } 2>/dev/null; then
             release_container "$name" || true
             exit 125
         fi
