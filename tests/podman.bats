@@ -81,6 +81,12 @@ check_run_rm() {
     run pod "$1" run --rm --network none "$IMAGE" sh -c 'echo hi; ls /sys/class/net; exit 3'
     assert_status 3
     assert_equal "$output" $'hi\nlo'
+    # A command that is not in the image: 127, as docker says it, and the
+    # runtime's state of the container gone with it.
+    local before
+    before=$(ls -A "$BATS_FILE_TMPDIR/isokit-state" "$BATS_FILE_TMPDIR/runc-state" 2>/dev/null || true)
+    run -127 pod "$1" run --rm --network none "$IMAGE" /no/such/program
+    assert_equal "$(ls -A "$BATS_FILE_TMPDIR/isokit-state" "$BATS_FILE_TMPDIR/runc-state" 2>/dev/null || true)" "$before"
 }
 
 check_options() {
