@@ -214,33 +214,46 @@ process_ended() {
 }
 
 # A contain --net STACK killed with SIGKILL before it could stop its network
-# stack: the next cps (its prune) ends the stack, by the PID recorded in
-# STACK.pid and only while that PID is still the stack, and the state goes.
+# stack. The container runs on (its launcher is not contain): the next cps
+# still lists it with its init, and its stack still runs; ckill still
+# reaches it (found by its launcher's --pidfile, there being no cgroup).
+# Once it ended, the next cps (its prune) ends the stack, by the PID
+# recorded in STACK.pid and only while that PID is still the stack, and
+# the state goes.
 stack_ends_after_owner_killed() {
-    local stack=$1 job owner helper
-    contain_as_nobody --name k --net "$stack" -- sleep 3 &
+    local stack=$1 job owner helper init
+    contain_as_nobody --name k --net "$stack" -- sleep 100 &
     job=$!
     wait_for test -s "$ISOKIT_STATE/k/$stack.pid"
+    wait_for test -s "$ISOKIT_STATE/k/pid"
     read -r owner <"$ISOKIT_STATE/k/owner"
     read -r helper <"$ISOKIT_STATE/k/$stack.pid"
+    read -r init <"$ISOKIT_STATE/k/pid"
     # pasta runs as passt.avx2 (or passt) where the CPU allows.
     [[ $(cat "/proc/$helper/comm") == "$stack"* || ($stack == pasta && $(cat "/proc/$helper/comm") == passt*) ]] ||
         fail "PID $helper is no $stack"
     kill -KILL "$owner"
+    wait "$job" || true
+    run as_nobody "$ROOT/scripts/cps"
+    assert_status 0
+    [[ $output == *"k "*" $init "* ]] || fail "cps does not list k with its init $init: $output"
+    kill -0 "$helper" || fail "the running container's $stack was ended"
+    run as_nobody "$ROOT/scripts/ckill" k KILL
+    assert_status 0
+    wait_for process_ended "$init"
     run as_nobody "$ROOT/scripts/cps"
     assert_status 0
     wait_for process_ended "$helper"
     [[ ! -e $ISOKIT_STATE/k ]] || fail "state left: $(ls "$ISOKIT_STATE/k")"
-    wait "$job" || true
 }
 
-@test "without root, --net pasta: a pasta left by a contain killed with SIGKILL ends at the next cps" {
+@test "without root, --net pasta: a contain killed with SIGKILL leaves its container tracked; its pasta ends with it" {
     add_routed_peer
     open_tun_in_sandbox
     stack_ends_after_owner_killed pasta
 }
 
-@test "without root, --net slirp4netns: a slirp4netns left by a contain killed with SIGKILL ends at the next cps" {
+@test "without root, --net slirp4netns: a contain killed with SIGKILL leaves its container tracked; its slirp4netns ends with it" {
     open_tun_in_sandbox
     stack_ends_after_owner_killed slirp4netns
 }

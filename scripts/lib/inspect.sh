@@ -30,11 +30,19 @@ init_pid() {
     [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || return 1
     if [[ -z $cgroup ]]; then
         # Without root there is no cgroup of isokit's: the init is the
-        # child of the launcher that the live owner (contain, or its
-        # detached supervisor) started, which rules out a reused PID.
-        local owner parent
-        owner_alive "$1" && read -r owner <"$ISOKIT_STATE/$1/owner" || return 1
-        parent_of "$pid" && parent_of "$parent" && [[ $parent == "$owner" ]] || return 1
+        # child of the launcher started with --pidfile naming this
+        # container's pid file (the same file: -ef), which rules out a
+        # reused PID, whether its owner is alive or was killed (the
+        # launcher then runs on, and so does the container).
+        local parent pidfile='' word
+        parent_of "$pid" || return 1
+        local -a words=()
+        { mapfile -d '' -t words <"/proc/$parent/cmdline"; } 2>/dev/null || return 1
+        for word in "${words[@]}"; do
+            [[ $pidfile == next ]] && { pidfile=$word; break; }
+            [[ $word == --pidfile ]] && pidfile=next
+        done
+        [[ -n $pidfile && $pidfile != next && $pidfile -ef $ISOKIT_STATE/$1/pid ]] || return 1
         echo "$pid"
         return 0
     fi
