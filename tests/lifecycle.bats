@@ -105,6 +105,28 @@ teardown() {
     assert_equal "$output" checked
 }
 
+@test "cps: MEMORY is what the container's own cgroup accounts, never the cgroup of its caller" {
+    run sandboxed "$ROOT/scripts/contain" -d --name own --memory 64M -- sleep 30
+    assert_status 0
+    run sandboxed "$ROOT/scripts/contain" -d --name plain -- sleep 30
+    assert_status 0
+    wait_for test -s "$ISOKIT_STATE/own/pid"
+    wait_for test -s "$ISOKIT_STATE/plain/pid"
+    run "$ROOT/scripts/cps"
+    assert_status 0
+    local own plain memory_line
+    own=$(awk '$1 == "own" {print $4}' <<<"$output")
+    plain=$(awk '$1 == "plain" {print $4}' <<<"$output")
+    [[ $own == [0-9]*[KMG] ]] || fail "own: '$own' in $output"
+    # plain's memory cgroup, as the kernel shows it: v1's where there is
+    # one, else v2's. Unless it is plain's own, cps has no figure.
+    memory_line=$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' "/proc/$(cat "$ISOKIT_STATE/plain/pid")/cgroup" ||
+        grep '^0::' "/proc/$(cat "$ISOKIT_STATE/plain/pid")/cgroup")
+    if [[ $memory_line != *"/isokit/$(cat "$ISOKIT_STATE/plain/cgroup")" ]]; then
+        assert_equal "$plain" -
+    fi
+}
+
 @test "cexec joins every cgroup of the container: v1 hierarchies too; accepts --" {
     run sandboxed "$ROOT/scripts/contain" -d --name limits --memory 48M --pids-limit 20 -- sleep 30
     assert_status 0
