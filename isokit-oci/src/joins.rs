@@ -4,8 +4,9 @@
 //! An engine names another container's namespace as /proc/PID/ns/TYPE,
 //! PID being the pid the runtime reported for it (podman's
 //! `--network container:X`, a pod's infra container). For a container of
-//! isokit-oci that pid is the launcher, which stays in the host's
-//! namespaces (conmon takes the exit status from it): its
+//! isokit-oci that pid is its init (the launcher leaves it at create:
+//! unshare-lite --detach-init). A container made before that reported
+//! the launcher, which stays in the host's namespaces: its
 //! /proc/PID/ns/net is the host's network. The container's namespaces are
 //! its init's, so such a path is turned into the init's. Whatever path is
 //! left, joining the runtime's own (the host's) namespace is refused: a

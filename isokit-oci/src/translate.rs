@@ -73,9 +73,9 @@ pub struct Chain {
     pub seccomp: Option<String>,
     /// isokit/NAME in the v2 hierarchy: create makes it and starts the
     /// chain's first process in it with clone3(CLONE_INTO_CGROUP), so the
-    /// launcher (the pid conmon and containerd are given, and whose
-    /// /proc/PID/cgroup podman reads) and the init are in it from their
-    /// first instruction, and nothing migrates: a move through
+    /// launcher and the init (the pid conmon and containerd are given,
+    /// whose /proc/PID/cgroup podman reads) are in it from their first
+    /// instruction, and nothing migrates: a move through
     /// cgroup.procs waits for an RCU grace period. cgset has --leave-v2
     /// and moves itself into the v1 hierarchies only (`0` to tasks, no
     /// wait either).
