@@ -395,7 +395,7 @@ second_bundle() {
     pid_a=$(cat "$BATS_TEST_TMPDIR/pid")
     proc_a=$(process_of "$pid_a")
     # podman names X's namespace by the pid the runtime reported: the
-    # launcher, which is in the host's namespaces.
+    # init (it was the launcher, in the host's namespaces, before).
     second_bundle ".linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$pid_a/ns/net\" else . end)"
     oci create --bundle "$BUNDLE-b" --pid-file "$BATS_TEST_TMPDIR/pid-b" "$ID-b" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err-b" ||
         fail "$(cat "$BATS_TEST_TMPDIR/err-b")"
@@ -418,6 +418,40 @@ second_bundle() {
     [[ ! -e $STATE/$ID-b ]] || fail "state of B left"
 }
 
+@test "namespaces[].path: a container joins another's pid namespace (podman --pid container:X)" {
+    write_config '["sleep", "1000"]'
+    create
+    oci start "$ID"
+    local pid_a proc_a
+    pid_a=$(cat "$BATS_TEST_TMPDIR/pid")
+    proc_a=$(process_of "$pid_a")
+    wait_for grep -qx sleep "/proc/$proc_a/comm"
+    second_bundle ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$pid_a/ns/pid\" else . end) | .process.args = [\"sleep\", \"999\"]"
+    oci create --bundle "$BUNDLE-b" --pid-file "$BATS_TEST_TMPDIR/pid-b" "$ID-b" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err-b" ||
+        fail "$(cat "$BATS_TEST_TMPDIR/err-b")"
+    oci start "$ID-b"
+    local pid_b proc_b
+    pid_b=$(cat "$BATS_TEST_TMPDIR/pid-b")
+    proc_b=$(process_of "$pid_b")
+    wait_for grep -qx sleep "/proc/$proc_b/comm"
+    # One pid namespace, A's (not the host's); B's init is a process in
+    # it, not its PID 1. The rest of B is its own.
+    [[ $(ns_of "$proc_a" pid) != $(ns_of $$ pid) ]] || fail "A is in the host's pid namespace"
+    assert_equal "$(ns_of "$pid_b" pid)" "$(ns_of "$proc_a" pid)"
+    assert_equal "$(ns_of "$proc_b" pid)" "$(ns_of "$proc_a" pid)"
+    [[ $(awk '/^NSpid:/ {print $3}' "/proc/$pid_b/status") != 1 ]] || fail "B's init is PID 1 of A's namespace"
+    for ns in mnt net uts ipc; do
+        [[ $(ns_of "$proc_b" $ns) != $(ns_of "$proc_a" $ns) ]] || fail "$ns namespace shared with A"
+    done
+    # B's /proc shows A's processes: A's sleep 1000 from inside B.
+    run oci exec "$ID-b" sh -c 'cat /proc/[0-9]*/cmdline | tr "\0" " "'
+    assert_status 0
+    [[ $output == *"sleep 1000"* && $output == *"sleep 999"* ]] || fail "$output"
+    oci delete --force "$ID-b"
+    [[ ! -e $STATE/$ID-b ]] || fail "state of B left"
+    kill -0 "$proc_a" || fail "deleting B ended A"
+}
+
 @test "namespaces[].path naming the host's own namespace, or a mount namespace, is refused at create, nothing left" {
     write_config '["true"]'
     sed -i "s|{\"type\": \"network\"}|{\"type\": \"network\", \"path\": \"/proc/$$/ns/net\"}|" "$BUNDLE/config.json"
@@ -426,6 +460,10 @@ second_bundle() {
     write_config '["true"]'
     sed -i "s|{\"type\": \"mount\"}|{\"type\": \"mount\", \"path\": \"/proc/$$/ns/mnt\"}|" "$BUNDLE/config.json"
     create_refused "joining the mount namespace '/proc/$$/ns/mnt' is not supported"
+    nothing_left
+    write_config '["true"]'
+    sed -i "s|{\"type\": \"pid\"}|{\"type\": \"pid\", \"path\": \"/proc/$$/ns/pid\"}|" "$BUNDLE/config.json"
+    create_refused "^isokit-oci: config.json: linux.namespaces: '/proc/$$/ns/pid' is the host's pid namespace (leave the namespace out to share it)$"
     nothing_left
 }
 

@@ -229,6 +229,22 @@ check_pod() {
     [[ ${a[0]} != $(stat -L -c %i /proc/self/ns/net) ]] || fail "the pod is in the host's network namespace"
 }
 
+# --pid container:OTHER: the second container is in OTHER's pid namespace
+# (the inode read inside both is one, not the host's) and sees OTHER's
+# process; its mount namespace stays its own.
+check_pid_container() {
+    local other want
+    other=$(pod "$1" run -d --network none "$IMAGE" sleep 1000)
+    want=$(pod "$1" exec "$other" stat -L -c %i /proc/self/ns/pid)
+    [[ $want =~ ^[0-9]+$ ]] || fail "no inode from $other: $want"
+    [[ $want != $(stat -L -c %i /proc/self/ns/pid) ]] || fail "$other is in the host's pid namespace"
+    run pod "$1" run --rm --network none --pid "container:$other" "$IMAGE" sh -c \
+        'stat -L -c %i /proc/self/ns/pid; for f in /proc/[0-9]*/cmdline; do tr "\0" " " <$f; echo; done | grep -x "sleep 1000 "'
+    assert_status 0
+    assert_equal "$output" "$want"$'\nsleep 1000 '
+    pod "$1" rm -f -t 0 "$other" >/dev/null
+}
+
 runtime_path() {
     if [[ $1 == runc ]]; then echo "$BATS_FILE_TMPDIR/wrap/runc/runc"; else echo "$BATS_FILE_TMPDIR/wrap/isokit/isokit-oci"; fi
 }
@@ -247,5 +263,7 @@ runtime_path() {
 @test "runc: exec -it" { check_exec_tty runc; }
 @test "isokit-oci: run --network container:OTHER shares OTHER's network namespace" { check_network_container isokit; }
 @test "runc: run --network container:OTHER shares OTHER's network namespace" { check_network_container runc; }
+@test "isokit-oci: run --pid container:OTHER shares OTHER's pid namespace" { check_pid_container isokit; }
+@test "runc: run --pid container:OTHER shares OTHER's pid namespace" { check_pid_container runc; }
 @test "isokit-oci: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod isokit; }
 @test "runc: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod runc; }

@@ -35,8 +35,8 @@ pub fn resolve(root: &Path, config: &mut Config) -> anyhow::Result<()> {
     let mut containers = None;
     for ns in linux.namespaces.iter_mut().filter(|ns| !ns.path.is_empty()) {
         let name = proc_name(&ns.kind);
-        if matches!(name, "mnt" | "pid") {
-            continue; // never joined: translate refuses them, saying why
+        if name == "mnt" {
+            continue; // never joined: translate refuses it, saying why
         }
         if let Some(pid) = launcher_pid(&ns.path, name) {
             let all = containers.get_or_insert_with(|| crate::commands::containers(root));

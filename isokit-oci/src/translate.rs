@@ -155,7 +155,14 @@ pub fn translate(config: &Config, ctx: &Context) -> anyhow::Result<Chain> {
         cgset.push("--leave-v2".into());
     }
 
-    let mut unshare = vec![tool(ctx.bin, "unshare-lite"), "--mount".into(), "--pid".into(), "--new-session".into()];
+    let mut unshare = vec![tool(ctx.bin, "unshare-lite"), "--mount".into()];
+    // A joined pid namespace (podman --pid container:X, a pod sharing
+    // pid) is entered by --join below: unshare-lite forks into it all the
+    // same, and the init is one more process there, under X's PID 1.
+    if namespaces.contains(&"pid") {
+        unshare.push("--pid".into());
+    }
+    unshare.push("--new-session".into());
     for (kind, flag) in [("uts", "--uts"), ("ipc", "--ipc"), ("net", "--net"), ("cgroup", "--cgroup")] {
         if namespaces.contains(&kind) {
             unshare.push(flag.into());
@@ -307,9 +314,9 @@ struct Namespaces {
     joined: Vec<(&'static str, String)>,
 }
 
-/// The namespaces to make or join. Every container gets its own mount and
-/// pid namespace: pivot needs the first, the init and the start gate the
-/// second, so those two are never joined.
+/// The namespaces to make or join. Every container gets its own mount
+/// namespace, which pivot needs, so it is never joined; a pid namespace
+/// is made or joined (the init and the start gate run in either).
 fn namespaces(linux: &Linux) -> anyhow::Result<Namespaces> {
     let mut made = Vec::new();
     let mut joined = Vec::new();
@@ -333,7 +340,7 @@ fn namespaces(linux: &Linux) -> anyhow::Result<Namespaces> {
             made.push(kind);
             continue;
         }
-        if matches!(kind, "mnt" | "pid") {
+        if kind == "mnt" {
             bail!(
                 "config.json: linux.namespaces: joining the {} namespace '{}' is not supported (isokit-oci needs a new one)",
                 ns.kind,
@@ -345,10 +352,11 @@ fn namespaces(linux: &Linux) -> anyhow::Result<Namespaces> {
         }
         joined.push((kind, ns.path.clone()));
     }
-    for (kind, name) in [("mnt", "mount"), ("pid", "pid")] {
-        if !made.contains(&kind) {
-            bail!("config.json: linux.namespaces: isokit-oci needs a new {name} namespace");
-        }
+    if !made.contains(&"mnt") {
+        bail!("config.json: linux.namespaces: isokit-oci needs a new mount namespace");
+    }
+    if !made.contains(&"pid") && !joined.iter().any(|(kind, _)| *kind == "pid") {
+        bail!("config.json: linux.namespaces: isokit-oci needs a pid namespace, new or joined");
     }
     Ok(Namespaces { made, joined })
 }
@@ -608,6 +616,18 @@ mod tests {
         assert!(!chain.steps[1].contains(&"--net".to_string()));
         assert!(!chain.steps.iter().any(|s| s[0] == "/kit/netns-setup"));
         assert!(chain.namespaces.contains(&"net"));
+    }
+
+    #[test]
+    fn a_joined_pid_namespace_replaces_the_new_one() {
+        let text = BASE.replacen(r#""type":"pid""#, r#""type":"pid","path":"/proc/42/ns/pid""#, 1);
+        let chain = translate(&config(&text), &ctx()).unwrap();
+        assert!(chain.steps[1].join(" ").contains("--join pid=/proc/42/ns/pid"));
+        assert!(!chain.steps[1].contains(&"--pid".to_string()));
+        assert!(chain.namespaces.contains(&"pid"));
+        let without = BASE.replacen(r#"{"type":"pid"},"#, "", 1);
+        let err = translate(&config(&without), &ctx()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("needs a pid namespace, new or joined"), "{err}");
     }
 
     #[test]
