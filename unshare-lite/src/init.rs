@@ -50,9 +50,6 @@ fn waited_signals() -> SigSet {
     set
 }
 
-/// Fork the init, then relay signals to it until it exits, and return its
-/// status. The launcher stays in the caller's namespaces, so that later
-/// steps (netns-setup) can find the outside through it.
 /// What the launcher holds for the init: the namespace files to join,
 /// the cgroup to start it in, and --detach-init's fd.
 pub struct Inherited {
@@ -61,6 +58,10 @@ pub struct Inherited {
     pub leave: Option<OwnedFd>,
 }
 
+/// Fork the init, then relay signals to it until it exits (or, with
+/// --detach-init, until told to leave), and return its status. The
+/// launcher stays in the caller's namespaces, so that later steps
+/// (netns-setup, pivot) can find the outside through it.
 pub fn launch(tool: &Tool, plan: &Plan, inherited: Inherited, tail: &[OsString]) -> anyhow::Result<ExitCode> {
     let Inherited { joins, cgroup, leave } = inherited;
     let signals = waited_signals();
