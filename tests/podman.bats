@@ -208,12 +208,16 @@ check_network_container() {
 # A pod: the infra container's network, IPC and UTS namespaces are joined
 # by the other container (podman gives them as the infra's /proc/PID/ns
 # paths); its PID and mount namespaces stay its own. Read inside both.
+# check_pod RUNTIME [pid]: a pod's member and its infra container share
+# net, ipc and uts (podman's default); with "pid", made with --share
+# net,ipc,uts,pid, their pid namespace too. mnt is always each one's own.
 check_pod() {
-    local pod=pod-$1-$$ member infra
+    local pod=pod-$1-$$ member infra share=() pid_shared=${2:-}
+    [[ -z $pid_shared ]] || share=(--share 'net,ipc,uts,pid')
     pod "$1" image exists localhost/isokit-busybox-sleep:test ||
         pod "$1" import --change 'ENTRYPOINT ["sleep", "1000"]' - localhost/isokit-busybox-sleep:test \
             < <(tar -C "$(make_rootfs)" -c .) >/dev/null
-    pod "$1" pod create --name "$pod" --network none --infra-image localhost/isokit-busybox-sleep:test >/dev/null
+    pod "$1" pod create --name "$pod" --network none "${share[@]}" --infra-image localhost/isokit-busybox-sleep:test >/dev/null
     member=$(pod "$1" run -d --pod "$pod" "$IMAGE" sleep 1000)
     infra=$(pod "$1" pod inspect "$pod" --format '{{.InfraContainerID}}')
     local script='for n in net ipc uts pid mnt; do stat -L -c %i /proc/self/ns/$n; done'
@@ -225,7 +229,13 @@ check_pod() {
     read -r -a b <<<"$b"
     ((${#a[@]} == 5 && ${#b[@]} == 5)) || fail "member: ${a[*]}; infra: ${b[*]}"
     assert_equal "${a[*]:0:3}" "${b[*]:0:3}"
-    [[ ${a[3]} != "${b[3]}" && ${a[4]} != "${b[4]}" ]] || fail "pid or mnt shared: ${a[*]} / ${b[*]}"
+    if [[ -n $pid_shared ]]; then
+        assert_equal "${a[3]}" "${b[3]}"
+        [[ ${a[3]} != $(stat -L -c %i /proc/self/ns/pid) ]] || fail "the pod is in the host's pid namespace"
+    else
+        [[ ${a[3]} != "${b[3]}" ]] || fail "pid shared: ${a[*]} / ${b[*]}"
+    fi
+    [[ ${a[4]} != "${b[4]}" ]] || fail "mnt shared: ${a[*]} / ${b[*]}"
     [[ ${a[0]} != $(stat -L -c %i /proc/self/ns/net) ]] || fail "the pod is in the host's network namespace"
 }
 
@@ -267,3 +277,5 @@ runtime_path() {
 @test "runc: run --pid container:OTHER shares OTHER's pid namespace" { check_pid_container runc; }
 @test "isokit-oci: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod isokit; }
 @test "runc: a pod's container joins the infra's net, ipc and uts namespaces" { check_pod runc; }
+@test "isokit-oci: a pod made with --share pid: its container joins the infra's pid namespace too" { check_pod isokit pid; }
+@test "runc: a pod made with --share pid: its container joins the infra's pid namespace too" { check_pod runc pid; }
