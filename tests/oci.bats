@@ -387,22 +387,30 @@ second_bundle() {
     jq --arg cg "/$CG-b" ".linux.cgroupsPath = \$cg | $1" "$BUNDLE/config.json" >"$BUNDLE-b/config.json"
 }
 
-@test "namespaces[].path: a container joins another's network namespace (as podman --network container:X names it)" {
+# b_joins_a TYPE NS [JQ]: container A (sleep 1000) runs, then B, made
+# with A's TYPE namespace as podman names it, /proc/PID/ns/NS with the pid
+# the runtime reported for A (the init; it was the launcher, in the host's
+# namespaces, before), and JQ applied to B's config, runs too. Sets pid_a,
+# proc_a, pid_b, proc_b (each init, and the program under it).
+b_joins_a() {
     write_config '["sleep", "1000"]'
     create
     oci start "$ID"
-    local pid_a proc_a
     pid_a=$(cat "$BATS_TEST_TMPDIR/pid")
     proc_a=$(process_of "$pid_a")
-    # podman names X's namespace by the pid the runtime reported: the
-    # init (it was the launcher, in the host's namespaces, before).
-    second_bundle ".linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$pid_a/ns/net\" else . end)"
+    wait_for grep -qx sleep "/proc/$proc_a/comm"
+    second_bundle ".linux.namespaces |= map(if .type == \"$1\" then .path = \"/proc/$pid_a/ns/$2\" else . end)${3:+ | $3}"
     oci create --bundle "$BUNDLE-b" --pid-file "$BATS_TEST_TMPDIR/pid-b" "$ID-b" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err-b" ||
-        fail "$(cat "$BATS_TEST_TMPDIR/err-b")"
+        fail "$(cat "$BATS_TEST_TMPDIR/err-b")" || return 1
     oci start "$ID-b"
-    local proc_b
-    proc_b=$(process_of "$(cat "$BATS_TEST_TMPDIR/pid-b")")
+    pid_b=$(cat "$BATS_TEST_TMPDIR/pid-b")
+    proc_b=$(process_of "$pid_b")
     wait_for grep -qx sleep "/proc/$proc_b/comm"
+}
+
+@test "namespaces[].path: a container joins another's network namespace (as podman --network container:X names it)" {
+    local pid_a proc_a pid_b proc_b
+    b_joins_a network net
     [[ $(ns_of "$proc_a" net) != $(ns_of $$ net) ]] || fail "A is in the host's network"
     assert_equal "$(ns_of "$proc_b" net)" "$(ns_of "$proc_a" net)"
     # Everything else of B is its own.
@@ -419,21 +427,8 @@ second_bundle() {
 }
 
 @test "namespaces[].path: a container joins another's pid namespace (podman --pid container:X)" {
-    write_config '["sleep", "1000"]'
-    create
-    oci start "$ID"
-    local pid_a proc_a
-    pid_a=$(cat "$BATS_TEST_TMPDIR/pid")
-    proc_a=$(process_of "$pid_a")
-    wait_for grep -qx sleep "/proc/$proc_a/comm"
-    second_bundle ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$pid_a/ns/pid\" else . end) | .process.args = [\"sleep\", \"999\"]"
-    oci create --bundle "$BUNDLE-b" --pid-file "$BATS_TEST_TMPDIR/pid-b" "$ID-b" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err-b" ||
-        fail "$(cat "$BATS_TEST_TMPDIR/err-b")"
-    oci start "$ID-b"
-    local pid_b proc_b
-    pid_b=$(cat "$BATS_TEST_TMPDIR/pid-b")
-    proc_b=$(process_of "$pid_b")
-    wait_for grep -qx sleep "/proc/$proc_b/comm"
+    local pid_a proc_a pid_b proc_b
+    b_joins_a pid pid '.process.args = ["sleep", "999"]'
     # One pid namespace, A's (not the host's); B's init is a process in
     # it, not its PID 1. The rest of B is its own.
     [[ $(ns_of "$proc_a" pid) != $(ns_of $$ pid) ]] || fail "A is in the host's pid namespace"

@@ -188,21 +188,37 @@ check_exec_tty() {
     pod "$1" rm -f -t 0 "$id" >/dev/null
 }
 
-# --network container:OTHER: podman gives the runtime OTHER's namespace as
-# /proc/PID/ns/net, PID the one the runtime reported for OTHER (for
-# isokit-oci the launcher, in the host's namespaces). Both containers
-# read their network namespace from the kernel; it must be one, and not
-# the host's.
-check_network_container() {
+# check_joins_container RUNTIME NS OPTION SCRIPT EXPECTED: a second
+# container run with --OPTION container:OTHER reads OTHER's NS namespace
+# inode (not the host's) inside, and SCRIPT in it prints EXPECTED. podman
+# gives the runtime OTHER's namespace as /proc/PID/ns/NS, PID the one the
+# runtime reported for OTHER (for isokit-oci its init; the launcher, in
+# the host's namespaces, before). Both containers read the namespace from
+# the kernel.
+check_joins_container() {
     local other want
     other=$(pod "$1" run -d --network none "$IMAGE" sleep 1000)
-    want=$(pod "$1" exec "$other" stat -L -c %i /proc/self/ns/net)
+    want=$(pod "$1" exec "$other" stat -L -c %i "/proc/self/ns/$2")
     [[ $want =~ ^[0-9]+$ ]] || fail "no inode from $other: $want"
-    [[ $want != $(stat -L -c %i /proc/self/ns/net) ]] || fail "$other is in the host's network namespace"
-    run pod "$1" run --rm --network "container:$other" "$IMAGE" sh -c 'stat -L -c %i /proc/self/ns/net; ls /sys/class/net'
+    [[ $want != $(stat -L -c %i "/proc/self/ns/$2") ]] || fail "$other is in the host's $2 namespace"
+    local network=(--network none)
+    [[ $3 != network ]] || network=()
+    run pod "$1" run --rm "${network[@]}" "--$3" "container:$other" "$IMAGE" sh -c "stat -L -c %i /proc/self/ns/$2; $4"
     assert_status 0
-    assert_equal "$output" "$want"$'\nlo'
+    assert_equal "$output" "$want"$'\n'"$5"
     pod "$1" rm -f -t 0 "$other" >/dev/null
+}
+
+# --network container:OTHER: the second container has OTHER's lo only.
+check_network_container() {
+    check_joins_container "$1" net network 'ls /sys/class/net' lo
+}
+
+# --pid container:OTHER: the second container sees OTHER's process (its
+# mount namespace, and so its /proc, stays its own).
+check_pid_container() {
+    # shellcheck disable=SC2016 # expanded inside the container
+    check_joins_container "$1" pid pid 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <$f; echo; done | grep -x "sleep 1000 "' 'sleep 1000 '
 }
 
 # A pod: the infra container's network, IPC and UTS namespaces are joined
@@ -239,21 +255,6 @@ check_pod() {
     [[ ${a[0]} != $(stat -L -c %i /proc/self/ns/net) ]] || fail "the pod is in the host's network namespace"
 }
 
-# --pid container:OTHER: the second container is in OTHER's pid namespace
-# (the inode read inside both is one, not the host's) and sees OTHER's
-# process; its mount namespace stays its own.
-check_pid_container() {
-    local other want
-    other=$(pod "$1" run -d --network none "$IMAGE" sleep 1000)
-    want=$(pod "$1" exec "$other" stat -L -c %i /proc/self/ns/pid)
-    [[ $want =~ ^[0-9]+$ ]] || fail "no inode from $other: $want"
-    [[ $want != $(stat -L -c %i /proc/self/ns/pid) ]] || fail "$other is in the host's pid namespace"
-    run pod "$1" run --rm --network none --pid "container:$other" "$IMAGE" sh -c \
-        'stat -L -c %i /proc/self/ns/pid; for f in /proc/[0-9]*/cmdline; do tr "\0" " " <$f; echo; done | grep -x "sleep 1000 "'
-    assert_status 0
-    assert_equal "$output" "$want"$'\nsleep 1000 '
-    pod "$1" rm -f -t 0 "$other" >/dev/null
-}
 
 runtime_path() {
     if [[ $1 == runc ]]; then echo "$BATS_FILE_TMPDIR/wrap/runc/runc"; else echo "$BATS_FILE_TMPDIR/wrap/isokit/isokit-oci"; fi
