@@ -67,6 +67,14 @@ runtime_of() {
     if [[ $1 == runc ]]; then command -v runc; else echo "$BIN/isokit-oci"; fi
 }
 
+# Nothing left: no task, no container, nothing in the shim's state.
+nothing_left() {
+    run ctr_ containers ls -q
+    assert_equal "$output" ""
+    run ls -A "/run/containerd/runc/$CTR_NS"
+    assert_equal "$output" ""
+}
+
 check_run_rm() {
     local id=t$BATS_TEST_NUMBER
     run timeout 60 ctr --address "$CTR_SOCK" --namespace "$CTR_NS" run --rm --fifo-dir "$BATS_FILE_TMPDIR/fifo" --runc-binary "$(runtime_of "$1")" \
@@ -75,11 +83,7 @@ check_run_rm() {
     assert_equal "${lines[0]}" hi
     # The kernel's name for the pid namespace the command ran in.
     [[ ${lines[1]} == pid:* && ${lines[1]} != "$(ns_of $$ pid)" ]] || fail "not a pid namespace of its own: ${lines[1]}"
-    # Nothing left: no task, no container, nothing in the shim's state.
-    run ctr_ containers ls -q
-    assert_equal "$output" ""
-    run ls -A "/run/containerd/runc/$CTR_NS"
-    assert_equal "$output" ""
+    nothing_left
 }
 
 @test "isokit-oci: ctr run --rm passes output and exit status, leaves nothing" { check_run_rm isokit; }
@@ -120,10 +124,7 @@ check_detached_task() {
     ctr_ tasks delete "$id" >/dev/null
     ctr_ containers rm "$id"
     [[ ! -e /proc/$pid ]] || fail "process $pid left"
-    run ctr_ containers ls -q
-    assert_equal "$output" ""
-    run ls -A "/run/containerd/runc/$CTR_NS"
-    assert_equal "$output" ""
+    nothing_left
 }
 
 @test "isokit-oci: ctr run -d, task exec, task kill, delete: the task's pid is in the container; nothing left" { check_detached_task isokit; }
