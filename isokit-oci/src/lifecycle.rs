@@ -212,8 +212,8 @@ pub fn create(global: &Global, root: &Path, command: &Command) -> anyhow::Result
         let placed = place(wanted)?;
         apply_rlimits(&process)?;
         // With a v2 hierarchy, the chain starts inside isokit/NAME there
-        // (Chain::v2_dir): the launcher, whose pid conmon gets, is in
-        // every cgroup of the container without a move.
+        // (Chain::v2_dir): the launcher, and the init it forks (whose pid
+        // conmon gets), are in every cgroup of the container without a move.
         let child = match (&ctx.v2_mount, &chain.v2_dir) {
             (Some(mount), Some(v2_dir)) => cgroups::make_v2_dir(mount, &chain.cgroup)
                 .and_then(|_| spawn_in(v2_dir, &chain.words(), &chain.env, global))
